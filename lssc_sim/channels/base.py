@@ -1,0 +1,238 @@
+"""The channel contract: ``y, h = channel(x, no)``, the registry, the builder and the perfect-CSI equalizer.
+
+Conventions (shared/DESIGN.md): ``x`` carries complex symbols with unit average energy, SNR means Es/N0 and
+``no = 10**(-snr_db/10)`` is the noise power per complex symbol. A flat channel computes ``y = h * x + n``;
+a subclass only says how the gains ``h`` are drawn (:meth:`Channel.gains`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import tensorflow as tf
+from sionna.phy import config
+from sionna.phy.channel import AWGN
+from sionna.phy.utils import complex_normal, expand_to_rank
+
+from lssc_sim.registry import Registry
+
+CHANNELS: Registry[type[Channel]] = Registry("channel", entry_point_group="lssc_sim.channels")
+
+COHERENCES = ("symbol", "block", "frame")
+DEFAULT_BLOCK_LENGTH = 64
+
+# Floor on |h|^2 when equalizing: a deep fade then gives a huge but finite noise, not inf/nan.
+_EPS_GAIN2 = 1e-12
+
+
+class Channel:
+    """Base class of all channel models.
+
+    A subclass sets the class attribute ``name`` (its registry name), takes its parameters as keyword
+    arguments stored under attributes of the same names, validates them in ``__init__`` without any
+    TensorFlow work (scenario files are validated before a session starts), and overrides :meth:`gains`.
+    Channels that are not ``y = h x + n`` override :meth:`__call__` instead.
+
+    Input
+    -----
+    x : [batch, n], tf.complex64
+        Channel input with unit average energy per symbol. The last axis is time (symbol index).
+    no : float or [batch], tf.float32
+        Noise power per complex symbol (``no = 10**(-snr_db/10)``).
+
+    Output
+    ------
+    y : [batch, n], tf.complex64
+        Channel output.
+    h : [batch, n] or [batch, 1], tf.complex64
+        Channel gains, broadcastable to ``y``; the receiver's perfect CSI (see :func:`equalize`).
+    """
+
+    name: ClassVar[str] = "channel"
+
+    def __init__(self) -> None:
+        self._awgn: AWGN | None = None
+
+    # -- what a subclass overrides -------------------------------------------------------------------
+    def gains(self, shape: tf.Tensor) -> tf.Tensor:
+        """Channel gains for an input of dynamic shape ``shape`` (1-D int32 tensor ``[batch, n]``).
+
+        Returns a complex64 tensor broadcastable to ``shape``; the default is no fading (``[batch, 1]`` ones).
+        """
+        return tf.ones(tf.concat([shape[:-1], [1]], axis=0), dtype=tf.complex64)
+
+    # -- the contract ------------------------------------------------------------------------------
+    def __call__(self, x: tf.Tensor, no: float | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x = tf.convert_to_tensor(x)
+        if x.dtype != tf.complex64:
+            raise TypeError(f"{self.name}: x must be tf.complex64, got {x.dtype.name}")
+        _ensure_rng()
+        h = self.gains(tf.shape(x))
+        y = self.add_noise(h * x, no)
+        return tf.ensure_shape(y, x.shape), h
+
+    def add_noise(self, y: tf.Tensor, no: float | tf.Tensor) -> tf.Tensor:
+        """Add complex AWGN of power ``no`` (scalar or ``[batch]``) with Sionna's ``AWGN`` block."""
+        _ensure_rng()
+        if self._awgn is None:  # built on first use: the constructor does no TensorFlow work
+            self._awgn = AWGN(precision="single")
+        no = tf.cast(no, tf.float32)
+        return self._awgn(y, no)
+
+    # -- description ---------------------------------------------------------------------------------
+    def params(self) -> dict[str, Any]:
+        """The constructor parameters (those not ``None``), read back from the attributes."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {p: getattr(self, p) for p in names if getattr(self, p, None) is not None}
+
+    def spec(self) -> dict[str, Any]:
+        """``{"name": ..., **params}``; ``make_channel(ch.spec())`` builds an equal channel."""
+        return {"name": self.name, **self.params()}
+
+    def describe(self) -> str:
+        """Name and parameters, e.g. ``rician(k_factor_db=6.0, coherence='block', block_length=64)``."""
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{self.name}({args})"
+
+    def __repr__(self) -> str:
+        return self.describe()
+
+
+class FlatFadingChannel(Channel):
+    """Base of flat-fading channels: gains drawn once per symbol, per block of symbols or per frame.
+
+    Parameters
+    ----------
+    coherence : {"symbol", "block", "frame"}
+        ``"symbol"``: a new gain every symbol; ``"block"``: constant over consecutive ``block_length``
+        symbols along the last axis (a shorter last block when ``n`` is not a multiple); ``"frame"``: one gain
+        per row of ``x`` (per transmitted image).
+    block_length : int, optional
+        Symbols per block; only for ``coherence="block"`` (default 64 there).
+    """
+
+    def __init__(self, coherence: str = "symbol", block_length: int | None = None) -> None:
+        super().__init__()
+        self.coherence = check_choice(self.name, "coherence", coherence, COHERENCES)
+        if coherence == "block":
+            self.block_length = check_int(
+                self.name, "block_length", DEFAULT_BLOCK_LENGTH if block_length is None else block_length, 1
+            )
+        elif block_length is not None:
+            raise ValueError(
+                f"{self.name}: parameter 'block_length' applies only to coherence='block', "
+                f"got block_length={block_length!r} with coherence={coherence!r}"
+            )
+        else:
+            self.block_length = None
+
+    def scattered(self, shape: tf.Tensor) -> tf.Tensor:
+        """CN(0, 1) gains with this channel's coherence, broadcastable to ``shape`` ``[batch, n]``."""
+        lead, n = shape[:-1], shape[-1]
+        if self.coherence == "symbol":
+            return complex_normal(shape, precision="single")
+        if self.coherence == "frame":
+            return complex_normal(tf.concat([lead, [1]], axis=0), precision="single")
+        num_blocks = (n + self.block_length - 1) // self.block_length
+        g = complex_normal(tf.concat([lead, [num_blocks]], axis=0), precision="single")
+        return tf.repeat(g, self.block_length, axis=-1)[..., :n]
+
+
+def equalize(y: tf.Tensor, h: tf.Tensor, no: float | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Zero-forcing equalization with perfect CSI.
+
+    Parameters
+    ----------
+    y : [batch, n], tf.complex64
+        Channel output.
+    h : tf.complex64, broadcastable to ``y``
+        Channel gains returned by the channel.
+    no : float or [batch], tf.float32
+        Noise power per complex symbol.
+
+    Returns
+    -------
+    x_hat : [batch, n], tf.complex64
+        ``y / h`` (with ``|h|^2`` floored at 1e-12).
+    no_eff : [batch, n], tf.float32
+        Effective noise power per symbol after equalization, ``no / |h|^2``, for the demapper.
+    """
+    y = tf.convert_to_tensor(y)
+    h = tf.cast(h, y.dtype)
+    gain2 = tf.maximum(tf.math.real(h * tf.math.conj(h)), _EPS_GAIN2)
+    x_hat = y * tf.math.conj(h) / tf.cast(gain2, y.dtype)
+    no = expand_to_rank(tf.cast(no, tf.float32), tf.rank(y), axis=-1)
+    no_eff = tf.broadcast_to(no / gain2, tf.shape(x_hat))
+    return x_hat, no_eff
+
+
+def make_channel(spec: str | Mapping[str, Any] | Channel) -> Channel:
+    """Build a channel from its name or from ``{"name": ..., **params}`` (as written in a scenario file).
+
+    Raises
+    ------
+    KeyError
+        Unknown name (the message lists the registered channels).
+    ValueError, TypeError
+        Missing name, unknown parameter or a bad parameter value.
+    """
+    if isinstance(spec, Channel):
+        return spec
+    if isinstance(spec, str):
+        return CHANNELS.get(spec)()
+    if not isinstance(spec, Mapping):
+        raise TypeError(f"channel spec must be a name or a mapping with 'name', got {type(spec).__name__}")
+    params = dict(spec)
+    if "name" not in params:
+        raise ValueError(f"channel spec {dict(spec)!r} has no 'name'")
+    name = params.pop("name")
+    cls = CHANNELS.get(name)
+    known = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise TypeError(
+            f"channel {name!r} has no parameter {unknown[0]!r}; known: {', '.join(known) or 'none'}"
+        )
+    return cls(**params)
+
+
+# -- validation helpers shared by the channel modules (plain Python, no TensorFlow) --------------------
+def check_choice(owner: str, param: str, value: Any, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ValueError(
+            f"{owner}: parameter {param!r} must be one of {', '.join(map(repr, options))}; got {value!r}"
+        )
+    return value
+
+
+def check_int(owner: str, param: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{owner}: parameter {param!r} must be an integer >= {minimum}; got {value!r} "
+            f"({type(value).__name__})"
+        )
+    if value < minimum:
+        raise ValueError(f"{owner}: parameter {param!r} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def check_float(owner: str, param: str, value: Any, minimum: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{owner}: parameter {param!r} must be a real number; got {value!r} ({type(value).__name__})"
+        )
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        bound = f" >= {minimum}" if minimum is not None else ""
+        raise ValueError(f"{owner}: parameter {param!r} must be a finite number{bound}; got {value!r}")
+    return float(value)
+
+
+def _ensure_rng() -> None:
+    # Sionna creates its tf.random.Generator on first use; created inside a tf.function trace it cannot be
+    # lifted out of the graph (shared/STACK.md), so make sure it exists eagerly.
+    with tf.init_scope():
+        config.tf_rng  # noqa: B018

@@ -1,0 +1,91 @@
+"""Command line: ``python run_scenario.py SCENARIO [options]`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EPILOG = """\
+Results go to results/<name>/ (or --out): points/<key>.json (one per finished Point, written atomically),
+results.csv (one row per Point), manifest.json (versions, git commit, timing), scenario.yaml (resolved),
+and the scenario's plots as PNG and PDF. A rerun resumes: stored Points are skipped unless --force.
+Exit status: 0 done, 2 invalid scenario or arguments, 130 interrupted (rerun to resume)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_scenario.py", description="Run an lssc_sim scenario: sweep, store, plot.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("scenario", nargs="?", help="scenario YAML file, e.g. scenarios/ber_awgn.yaml")
+    parser.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
+    parser.add_argument("--executor", choices=["local", "process"], default="local",
+                        help="run Points in this process (local) or in a pool of processes (default: local)")
+    parser.add_argument("--workers", type=int, default=2, help="processes of the process executor (default: 2)")
+    parser.add_argument("--force", action="store_true", help="recompute Points that are already stored")
+    parser.add_argument("--plot-only", action="store_true", help="remake the plots from results.csv only")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: at most 4 SNR points, 8 images and a reduced Monte-Carlo budget "
+                             "(results go to results/<name>_quick)")
+    parser.add_argument("--list", action="store_true",
+                        help="print the scenarios, systems, channels, modulations, datasets and plots known")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.list:
+        print_known()
+        return 0
+    if args.scenario is None:
+        build_parser().print_usage(sys.stderr)
+        print("run_scenario.py: error: a scenario file is required (or --list)", file=sys.stderr)
+        return 2
+
+    from lssc_sim.plots import make_plots
+    from lssc_sim.runner import run_scenario
+    from lssc_sim.scenario import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario, quick=args.quick)
+    except ScenarioError as exc:
+        print(f"invalid scenario:\n{exc}", file=sys.stderr)
+        return 2
+    out = args.out or Path("results") / scenario.name
+    if not args.plot_only:
+        try:
+            summary = run_scenario(scenario, out, executor=args.executor, workers=args.workers,
+                                   force=args.force, progress=not args.no_progress)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: finished Points are stored in {out}; rerun the same command to resume",
+                  file=sys.stderr)
+            return 130
+        print(f"{summary.computed} Points computed, {summary.skipped} already stored, "
+              f"{summary.seconds:.1f} s -> {out / 'results.csv'}")
+    elif not (out / "results.csv").is_file():
+        print(f"--plot-only: {out / 'results.csv'} not found; run the scenario first", file=sys.stderr)
+        return 2
+    for path in make_plots(out, scenario.spec.plots, scenario.spec.title):
+        print(f"figure: {path}")
+    return 0
+
+
+def print_known() -> None:
+    from lssc_sim.channels import CHANNELS
+    from lssc_sim.data import DATASETS
+    from lssc_sim.digital.modem import MODULATIONS
+    from lssc_sim.plots import PLOTS
+    from lssc_sim.systems import SYSTEMS
+
+    scenarios = sorted(Path("scenarios").glob("*.yaml"))
+    print("scenarios:   " + (", ".join(str(p) for p in scenarios) or "(none in ./scenarios)"))
+    print("systems:     " + ", ".join(SYSTEMS.names()))
+    print("channels:    " + ", ".join(CHANNELS.names()))
+    print("modulations: " + ", ".join(MODULATIONS))
+    print("datasets:    " + ", ".join(DATASETS.names()))
+    print("plots:       " + ", ".join(PLOTS.names()))

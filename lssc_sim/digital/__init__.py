@@ -1,0 +1,1 @@
+"""Digital chain building blocks: QAM modem and 5G LDPC code (plus framing and source coding)."""

@@ -1,0 +1,186 @@
+"""5G NR LDPC code with a CRC24B per code block, wrapping Sionna's LDPC5G encoder/decoder and CRC blocks."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import tensorflow as tf
+from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
+from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+
+CODE_RATES: tuple[float, float] = (1 / 3, 5 / 6)
+"""Closed range of accepted code rates ``k / n``."""
+
+K_RANGE: tuple[int, int] = (25, 8448)
+"""Closed range of the LDPC information length ``k`` (CRC included); 8448 is 5G's largest code block."""
+
+CRC_BITS = 24
+CN_UPDATES = ("boxplus-phi", "boxplus", "minsum", "offset-minsum")
+_RATE_TOL = 1e-9  # so that rate=1/3 written as 0.3333333333 or computed as k/n is not rejected by rounding
+
+
+def codeword_length(k: int, n: int | None = None, rate: float | None = None, bits_per_symbol: int = 1) -> int:
+    """Check the code parameters (plain Python, usable when validating scenarios) and return ``n``.
+
+    Parameters
+    ----------
+    k : int
+        LDPC information bits per code block, CRC24 included, in ``K_RANGE``.
+    n, rate : int or float, exactly one of them
+        Codeword length in bits, or code rate ``k/n`` in ``CODE_RATES``. From a rate, ``n = ceil(k / rate)``
+        rounded up to a multiple of ``bits_per_symbol`` (the mapper needs whole symbols).
+    bits_per_symbol : int, default 1
+        Bits per modulation symbol.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A parameter out of range or of the wrong type; the message names it.
+    """
+    _check_int("k", k, *K_RANGE)
+    _check_int("bits_per_symbol", bits_per_symbol, 1, 16)
+    if (n is None) == (rate is None):
+        raise ValueError(f"give exactly one of n and rate; got n={n!r}, rate={rate!r}")
+    lo, hi = CODE_RATES
+    if rate is not None:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+            raise TypeError(f"rate must be a number in [1/3, 5/6]; got {rate!r} ({type(rate).__name__})")
+        if not lo - _RATE_TOL <= rate <= hi + _RATE_TOL:
+            raise ValueError(f"rate must be in [1/3, 5/6] (5G LDPC as used here); got {rate!r}")
+        n = math.ceil(k / rate - _RATE_TOL * k)
+        n = -(-n // bits_per_symbol) * bits_per_symbol
+        return n
+    _check_int("n", n, k + 1, 316 * 384)
+    if not lo - _RATE_TOL <= k / n <= hi + _RATE_TOL:
+        raise ValueError(f"k/n must be in [1/3, 5/6]; got k={k}, n={n} (rate {k / n:.4f})")
+    if n % bits_per_symbol:
+        raise ValueError(f"n must be a multiple of bits_per_symbol={bits_per_symbol}; got n={n}")
+    return n
+
+
+class LDPC5GCode:
+    """One 5G LDPC code block carrying ``k - 24`` payload bits and a CRC24B.
+
+    Parameters
+    ----------
+    k : int
+        LDPC information length of one code block including its 24 CRC bits, 25..8448.
+    n : int, optional
+        Codeword length in bits. Exactly one of ``n`` and ``rate``.
+    rate : float, optional
+        Code rate in [1/3, 5/6]; ``n = ceil(k / rate)`` rounded up to a multiple of ``bits_per_symbol``.
+    bits_per_symbol : int, default 1
+        Bits per QAM symbol. Above 1, the 5G rate-matching output interleaver (38.212 5.4.2.2) is applied
+        for bit-interleaved coded modulation, and ``n`` must be a multiple of it.
+    num_iter : int, default 20
+        Belief-propagation iterations (no early stopping in Sionna 1.2).
+    cn_update : {"boxplus-phi", "boxplus", "minsum", "offset-minsum"}, default "boxplus-phi"
+        Check-node update rule.
+
+    Attributes
+    ----------
+    k, n, payload_bits : int
+        LDPC information length, codeword length, payload bits per block (``k - 24``).
+    rate : float
+        Actual code rate ``k / n``.
+    """
+
+    def __init__(
+        self,
+        k: int,
+        n: int | None = None,
+        rate: float | None = None,
+        bits_per_symbol: int = 1,
+        num_iter: int = 20,
+        cn_update: str = "boxplus-phi",
+    ) -> None:
+        self.n = codeword_length(k, n=n, rate=rate, bits_per_symbol=bits_per_symbol)
+        _check_int("num_iter", num_iter, 1, 10_000)
+        if cn_update not in CN_UPDATES:
+            raise ValueError(
+                f"cn_update must be one of {', '.join(map(repr, CN_UPDATES))}; got {cn_update!r}"
+            )
+        self.k = int(k)
+        self.payload_bits = self.k - CRC_BITS
+        self.rate = self.k / self.n
+        self.bits_per_symbol = int(bits_per_symbol)
+        self.num_iter = int(num_iter)
+        self.cn_update = cn_update
+        try:
+            self._encoder = LDPC5GEncoder(
+                self.k, self.n, num_bits_per_symbol=self.bits_per_symbol if self.bits_per_symbol > 1 else None
+            )
+            self._decoder = LDPC5GDecoder(
+                self._encoder,
+                cn_update=cn_update,
+                num_iter=self.num_iter,
+                hard_out=True,
+                return_infobits=True,
+            )
+        except (ValueError, TypeError, AssertionError) as exc:
+            raise ValueError(f"Sionna rejected the 5G LDPC code k={self.k}, n={self.n}: {exc}") from exc
+        # Separate CRC encoders: Sionna's CRCDecoder re-runs its encoder on k bits (payload + CRC) and a
+        # CRCEncoder rebuilds its generator matrix whenever the input length changes.
+        self._crc_encoder = CRCEncoder("CRC24B", precision="single")
+        self._crc_decoder = CRCDecoder(CRCEncoder("CRC24B", precision="single"), precision="single")
+        self._decode_graph = tf.function(self._decode, reduce_retracing=True)
+
+    def encode(self, payload: tf.Tensor) -> tf.Tensor:
+        """Append the CRC24B and LDPC-encode.
+
+        Parameters
+        ----------
+        payload : [..., payload_bits], tf.float32
+            0/1 payload bits of each code block.
+
+        Returns
+        -------
+        [..., n], tf.float32
+            Codeword bits (rate-matched, and interleaved when ``bits_per_symbol > 1``).
+        """
+        payload = tf.cast(payload, tf.float32)
+        self._check_last_dim("payload", payload, self.payload_bits)
+        return self._encoder(self._crc_encoder(payload))
+
+    def decode(self, llr: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Belief-propagation decode and check the CRC.
+
+        Parameters
+        ----------
+        llr : [..., n], tf.float32
+            Channel LLRs ``log(P(b=1)/P(b=0))``, as returned by :meth:`Modem.demap`.
+
+        Returns
+        -------
+        payload_hat : [..., payload_bits], tf.float32
+            Decoded payload bits.
+        crc_ok : [...], tf.bool
+            Whether each block's CRC24B checks.
+        """
+        llr = tf.cast(llr, tf.float32)
+        self._check_last_dim("llr", llr, self.n)
+        return self._decode_graph(llr)
+
+    def _decode(self, llr: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        bits = self._decoder(llr)
+        payload_hat, crc_ok = self._crc_decoder(bits)
+        return payload_hat, tf.squeeze(crc_ok, axis=-1)
+
+    @staticmethod
+    def _check_last_dim(what: str, t: tf.Tensor, expected: int) -> None:
+        if t.shape[-1] is not None and t.shape[-1] != expected:
+            raise ValueError(f"{what} must have last dimension {expected}; got shape {t.shape}")
+
+    def __repr__(self) -> str:
+        return (
+            f"LDPC5GCode(k={self.k}, n={self.n}, bits_per_symbol={self.bits_per_symbol}, "
+            f"num_iter={self.num_iter}, cn_update={self.cn_update!r})"
+        )
+
+
+def _check_int(name: str, value: object, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer in [{lo}, {hi}]; got {value!r} ({type(value).__name__})")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]; got {value!r}")

@@ -1,0 +1,150 @@
+"""Figures made from results.csv only (so ``--plot-only`` never re-simulates), saved as PNG and PDF.
+
+A plot is a function ``plot(rows, out_dir, title) -> list of written paths`` registered in ``PLOTS``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen on the machines this runs on
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lssc_sim.registry import Registry  # noqa: E402
+from lssc_sim.results import read_csv  # noqa: E402
+
+Row = dict[str, Any]
+PlotFn = Callable[[list[Row], Path, str], list[Path]]
+PLOTS: Registry[PlotFn] = Registry("plot")
+
+THEORY_CHANNELS = ("awgn", "rayleigh")  # channels with a closed-form uncoded BER in lssc_sim.theory
+MODULATION_LABELS = {"qpsk": "QPSK", "16qam": "16-QAM", "64qam": "64-QAM", "256qam": "256-QAM"}
+
+
+def make_plots(out_dir: str | Path, names: list[str], title: str = "") -> list[Path]:
+    """Draw the named plots from ``out_dir/results.csv``; returns the files written."""
+    out_dir = Path(out_dir)
+    rows = read_csv(out_dir / "results.csv")
+    written: list[Path] = []
+    for name in names:
+        written += PLOTS.get(name)(rows, out_dir, title)
+    return written
+
+
+def save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
+    paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
+    for path in paths:
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def channel_label(row: Row) -> str:
+    """``rayleigh (coherence=frame)`` from a row's channel columns."""
+    params = [f"{k.removeprefix('channel.')}={row[k]}" for k in sorted(row) if k.startswith("channel.")]
+    return row["channel"] + (f" ({', '.join(params)})" if params else "")
+
+
+def link_label(row: Row) -> str:
+    """``ldpc · QPSK · LDPC r=0.50 · 1.00 ch. uses/bit`` for a BER row."""
+    mod = MODULATION_LABELS.get(row.get("modulation", ""), row.get("modulation", ""))
+    rate = float(row.get("code_rate", 1.0))
+    code = f"LDPC r={rate:.2f}" if "fec.k" in row else "uncoded"
+    uses = 1.0 / (rate * float(row["bits_per_symbol"]))
+    system = "" if row["system"] == code else f"{row['system']} · "
+    return f"{system}{mod} · {code} · {uses:.2f} ch. uses/bit"
+
+
+def _panels(rows: list[Row]) -> dict[str, list[Row]]:
+    panels: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        panels[channel_label(row)].append(row)
+    return dict(panels)
+
+
+def _lines(rows: list[Row]) -> dict[str, list[Row]]:
+    lines: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        lines[link_label(row)].append(row)
+    return dict(lines)
+
+
+def _error_rate_plot(rows: list[Row], out_dir: Path, title: str, *, metric: str, x: str, name: str,
+                     coded_only: bool, theory: bool) -> list[Path]:
+    rows = [r for r in rows if r.get("kind") == "ber" and (not coded_only or "fec.k" in r)]
+    if not rows:
+        return []
+    panels = _panels(rows)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.8), squeeze=False, sharey=True)
+    for ax, (panel, panel_rows) in zip(axes[0], panels.items(), strict=True):
+        for i, (label, line_rows) in enumerate(_lines(panel_rows).items()):
+            line_rows = sorted(line_rows, key=lambda r: r[x])
+            xs = np.array([r[x] for r in line_rows], float)
+            ys = np.array([r[metric] for r in line_rows], float)
+            keep = ys > 0  # zero errors cannot be drawn on a log axis
+            color = f"C{i % 10}"
+            first = line_rows[0]
+            # simulated points as markers; joined by a line only where no theory curve runs through them
+            with_theory = theory and "fec.k" not in first and first["channel"] in THEORY_CHANNELS
+            ax.semilogy(xs[keep], ys[keep], "o" if with_theory else "o-", color=color, ms=4, label=label)
+            m, rate = int(first["bits_per_symbol"]), float(first["code_rate"])
+            if with_theory:
+                _theory_curve(ax, first, xs, x, color)
+            if "fec.k" in first and x == "ebno_db":
+                from lssc_sim.theory import shannon_ebno_limit_db
+
+                limit = shannon_ebno_limit_db(rate * m)
+                ax.axvline(limit, color=color, ls=":", lw=1)
+                ax.annotate(f"Shannon limit {limit:.2f} dB", (limit, 0.98), color=color, rotation=90, fontsize=7,
+                            xycoords=("data", "axes fraction"), ha="right", va="top")
+        ax.set_title(panel)
+        ax.set_xlabel("$E_b/N_0$ (dB)" if x == "ebno_db" else "SNR $E_s/N_0$ (dB)")
+        ax.grid(True, which="both", alpha=0.3)
+        shown = [r[metric] for r in panel_rows if r[metric] > 0]
+        if shown:
+            ax.set_ylim(max(min(shown) / 3, 1e-7), 1.5)
+        ax.legend(fontsize=7, loc="lower left")
+    axes[0][0].set_ylabel({"ber": "bit error rate", "bler": "block error rate"}[metric])
+    if title:
+        fig.suptitle(title)
+    return save(fig, out_dir, name)
+
+
+def _theory_curve(ax, row: Row, xs: np.ndarray, x: str, color: str) -> None:
+    from lssc_sim import theory
+
+    fn = {"awgn": theory.ber_awgn, "rayleigh": theory.ber_rayleigh}[row["channel"]]
+    grid = np.linspace(xs.min(), xs.max(), 200)
+    m = int(row["bits_per_symbol"])
+    ebno = grid if x == "ebno_db" else theory.snr_db_to_ebno_db(grid, m, 1.0)
+    ber = fn(ebno, row["modulation"])
+    keep = ber > 1e-9
+    mod = MODULATION_LABELS.get(row["modulation"], row["modulation"])
+    ax.semilogy(grid[keep], ber[keep], "-", color=color, lw=1, alpha=0.7, label=f"theory · {mod} (exact, Gray)")
+
+
+@PLOTS.register("ber_vs_ebno")
+def ber_vs_ebno(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
+    """BER against Eb/N0, one panel per channel, theory lines for uncoded links, Shannon limits dotted."""
+    return _error_rate_plot(rows, out_dir, title, metric="ber", x="ebno_db", name="ber_vs_ebno",
+                            coded_only=False, theory=True)
+
+
+@PLOTS.register("ber_vs_snr")
+def ber_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
+    """BER against SNR (Es/N0), one panel per channel."""
+    return _error_rate_plot(rows, out_dir, title, metric="ber", x="snr_db", name="ber_vs_snr",
+                            coded_only=False, theory=True)
+
+
+@PLOTS.register("bler_vs_ebno")
+def bler_vs_ebno(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
+    """Block error rate of the coded links against Eb/N0, Shannon limits dotted."""
+    return _error_rate_plot(rows, out_dir, title, metric="bler", x="ebno_db", name="bler_vs_ebno",
+                            coded_only=True, theory=False)

@@ -1,0 +1,176 @@
+"""The results folder: one JSON file per Point (written atomically), results.csv, manifest.json, scenario.yaml.
+
+Layout of ``results/<name>/``::
+
+    points/<key>.json   one finished Point: parameters, counters, seconds, run id (never half-written)
+    results.csv         one tidy row per stored Point of the scenario, in sweep order
+    manifest.json       versions, git commit, scenario hash, start and end, cores, Points computed
+    scenario.yaml       the resolved scenario (every default filled in)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# Leading columns of results.csv; the rest follow alphabetically (parameters, then counters).
+LEADING_COLUMNS = ("system", "kind", "channel", "modulation", "snr_db", "key")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` so that ``path`` holds either the old or the new content, even after kill -9."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultStore:
+    """Reads and writes one scenario's results folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.points_dir = self.root / "points"
+
+    def path(self, key: str) -> Path:
+        return self.points_dir / f"{key}.json"
+
+    def has(self, key: str) -> bool:
+        return self.load(key) is not None
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        """A stored Point, or None when absent or unreadable (an unreadable file is recomputed)."""
+        try:
+            return json.loads(self.path(key).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def save(self, key: str, params: dict[str, Any], counters: dict[str, Any], seconds: float,
+             run_id: str) -> None:
+        record = {
+            "key": key,
+            "params": params,
+            "counters": counters,
+            "seconds": seconds,
+            "run_id": run_id,
+            "finished": _now(),
+        }
+        atomic_write_text(self.path(key), json.dumps(record, indent=1, sort_keys=True, default=_jsonable))
+
+    def write_csv(self, keys: Iterable[str]) -> Path:
+        """results.csv from the stored Points among ``keys`` (in that order); returns its path."""
+        rows = []
+        for key in keys:
+            record = self.load(key)
+            if record is not None:
+                rows.append({**record["params"], **record["counters"]})
+        columns = [c for c in LEADING_COLUMNS if any(c in r for r in rows)]
+        columns += sorted({c for r in rows for c in r} - set(columns))
+        lines = io.StringIO()
+        writer = csv.DictWriter(lines, fieldnames=columns, restval="", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+        path = self.root / "results.csv"
+        atomic_write_text(path, lines.getvalue())
+        return path
+
+    def write_scenario(self, resolved: dict[str, Any]) -> None:
+        atomic_write_text(self.root / "scenario.yaml", yaml.safe_dump(resolved, sort_keys=False))
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        atomic_write_text(self.root / "manifest.json", json.dumps(manifest, indent=2, default=_jsonable))
+
+
+def read_csv(path: str | Path) -> list[dict[str, Any]]:
+    """results.csv as a list of rows; numbers parsed, empty cells dropped."""
+    with open(path, newline="") as handle:
+        return [{k: _parse(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
+
+
+def manifest(scenario_digest: str, started: str, **extra: Any) -> dict[str, Any]:
+    """Provenance of a run: versions, git commit, scenario hash, timing, cores."""
+    return {
+        "scenario_hash": scenario_digest,
+        "started": started,
+        "finished": _now(),
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "platform": platform.platform(),
+        "cores": os.cpu_count(),
+        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        **extra,
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("lssc_sim", "tensorflow", "keras", "sionna-no-rt", "numpy"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                                text=True, timeout=5, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5).stdout
+        return result.stdout.strip() + ("-dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a result")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def _parse(text: str) -> Any:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False}.get(text, text)
+

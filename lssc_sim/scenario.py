@@ -1,0 +1,371 @@
+"""Scenario files: strict YAML schema, validation before any work, and the sweep's Points.
+
+A scenario names a dataset (optional), a set of systems, the sweep axes and the plots. Loading it validates
+everything that can be checked without simulating (names, ranges, files, channel parameters) and raises one
+:class:`ScenarioError` naming the file, the key path, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lssc_sim.channels import CHANNELS, make_channel
+from lssc_sim.data import DATASETS, DatasetSpec
+from lssc_sim.digital.modem import MODULATIONS
+from lssc_sim.plots import PLOTS
+from lssc_sim.snr import SnrAxis, SnrRange, snr_values
+from lssc_sim.systems import SYSTEMS, SystemConfig
+
+AXES = ("snr_db", "channel", "modulation")
+QUICK_SNR_POINTS = 4
+QUICK_NUM_IMAGES = 8
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be run; the message names the file, the key, expected and found."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sweep(_Strict):
+    """The sweep axes shared by all systems; each system uses the axes that apply to it."""
+
+    snr_db: SnrAxis
+    channel: list[str | dict[str, Any]] = Field(default_factory=lambda: ["awgn"], min_length=1)
+    modulation: list[str] = Field(default_factory=lambda: ["qpsk"], min_length=1)
+
+    @field_validator("snr_db")
+    @classmethod
+    def _non_empty(cls, value: list[float] | SnrRange) -> list[float] | SnrRange:
+        if isinstance(value, list) and not value:
+            raise ValueError("expected at least one SNR value, found an empty list")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _known_channels(cls, value: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
+        for i, spec in enumerate(value):
+            name = spec if isinstance(spec, str) else spec.get("name")
+            if name not in CHANNELS:
+                raise ValueError(f"entry {i}: expected a channel name among {CHANNELS.names()}, found {name!r}")
+            try:  # constructing a channel does no TF work: it only checks the parameters
+                make_channel(spec)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"entry {i} ({name}): {exc}") from None
+        return value
+
+    @field_validator("modulation")
+    @classmethod
+    def _known_modulations(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if name not in MODULATIONS:
+                raise ValueError(f"entry {i}: expected one of {sorted(MODULATIONS)}, found {name!r}")
+        return value
+
+    def snr_values(self) -> list[float]:
+        return snr_values(self.snr_db)
+
+    def channel_specs(self) -> list[dict[str, Any]]:
+        """Channels as ``{"name": ..., **params}`` with defaults filled in and keys sorted (stable keys)."""
+        return [dict(sorted(make_channel(s).spec().items())) for s in self.channel]
+
+
+class ScenarioSpec(_Strict):
+    """The top level of a scenario file (systems are validated per kind by :func:`load_scenario`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = ""
+    description: str = ""
+    seed: int = 0
+    dataset: DatasetSpec | None = None
+    systems: dict[str, dict[str, Any]] = Field(min_length=1)
+    sweep: Sweep
+    plots: list[str] = Field(default_factory=list)
+
+    @field_validator("plots")
+    @classmethod
+    def _known_plots(cls, value: list[str]) -> list[str]:
+        for i, name in enumerate(value):
+            if name not in PLOTS:
+                raise ValueError(f"entry {i}: expected one of {PLOTS.names()}, found {name!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class Point:
+    """One simulation: a system (with its swept parameters applied) at one value of each applicable axis."""
+
+    system: str
+    config: SystemConfig
+    snr_db: float
+    channel: dict[str, Any] | None
+    modulation: str | None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    key: str = ""
+
+    def params(self) -> dict[str, Any]:
+        """Flat parameter columns for results.csv (``fec.rate``, ``channel.coherence``, ...)."""
+        row: dict[str, Any] = {"key": self.key, "system": self.system, "kind": self.config.kind}
+        row["snr_db"] = self.snr_db
+        row["channel"] = self.channel["name"] if self.channel else ""
+        for name, value in (self.channel or {}).items():
+            if name != "name":
+                row[f"channel.{name}"] = value
+        row["modulation"] = self.modulation or ""
+        row.update(_flatten(self.config.model_dump(mode="json", exclude={"kind", "sweep", "snr_db"})))
+        return row
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated, frozen scenario."""
+
+    spec: ScenarioSpec
+    systems: dict[str, SystemConfig]
+    path: Path | None = None
+    quick: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.spec.name + ("_quick" if self.quick else "")
+
+    def points(self) -> list[Point]:
+        """The cartesian product of the axes that apply to each system, in a stable order."""
+        sweep = self.spec.sweep
+        axis_values = {
+            "snr_db": sweep.snr_values(),  # a system with its own snr_db axis uses that instead
+            "channel": sweep.channel_specs(),
+            "modulation": list(sweep.modulation),
+        }
+        points = []
+        for label, config in self.systems.items():
+            for overrides, resolved in _system_variants(config):
+                values = [axis_values[a] if a in resolved.axes else [None] for a in AXES]
+                if "snr_db" in resolved.axes and resolved.snr_db is not None:
+                    values[0] = snr_values(resolved.snr_db)
+                for snr_db, channel, modulation in itertools.product(*values):
+                    point = Point(label, resolved, snr_db if snr_db is not None else math.nan, channel,
+                                  modulation, overrides)
+                    points.append(_with_key(point, self))
+        return points
+
+    def resolved(self) -> dict[str, Any]:
+        """The scenario with every default filled in, as plain data (saved beside the results)."""
+        data = self.spec.model_dump(mode="json")
+        data["systems"] = {k: v.model_dump(mode="json") for k, v in self.systems.items()}
+        data["quick"] = self.quick
+        return data
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.resolved(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _with_key(point: Point, scenario: Scenario) -> Point:
+    # The key hashes everything that determines the result, so a changed scenario never reuses stale Points.
+    identity = {
+        "seed": scenario.spec.seed,
+        "dataset": scenario.spec.dataset.model_dump(mode="json") if point.config.needs_dataset
+        and scenario.spec.dataset else None,
+        "system": point.system,
+        "config": point.config.model_dump(mode="json", exclude={"sweep"}),
+        "snr_db": point.snr_db if not math.isnan(point.snr_db) else None,
+        "channel": point.channel,
+        "modulation": point.modulation,
+    }
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    return Point(point.system, point.config, point.snr_db, point.channel, point.modulation, point.overrides, key)
+
+
+def _system_variants(config: SystemConfig) -> Iterator[tuple[dict[str, Any], SystemConfig]]:
+    """One resolved config per combination of the system's own ``sweep`` (dotted parameter paths)."""
+    if not config.sweep:
+        yield {}, config
+        return
+    names = list(config.sweep)
+    base = config.model_dump(mode="python", exclude={"sweep"})
+    for combo in itertools.product(*(config.sweep[n] for n in names)):
+        data = copy.deepcopy(base)
+        for name, value in zip(names, combo, strict=True):
+            _set_dotted(data, name, value)
+        yield dict(zip(names, combo, strict=True)), type(config).model_validate(data)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        if not isinstance(data.get(part), dict):
+            data[part] = {} if data.get(part) is None else data[part]
+        data = data[part]
+    data[last] = value
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{name}."))
+        elif isinstance(value, list):
+            flat[prefix + name] = json.dumps(value)
+        else:
+            flat[prefix + name] = value
+    return flat
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def load_scenario(path: str | Path, quick: bool = False) -> Scenario:
+    """Read, validate and freeze a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+    quick : bool
+        Shrink the sweep for a smoke run: at most 4 SNR points, at most 8 images, and each system's own
+        ``quick()`` reduction of its Monte-Carlo budget.
+
+    Raises
+    ------
+    ScenarioError
+        The file is missing, is not YAML, or violates the schema; every problem found is listed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: scenario file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    return scenario_from_dict(raw, path, quick)
+
+
+def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = False) -> Scenario:
+    """Validate already-parsed scenario data (see :func:`load_scenario`)."""
+    path = Path(path)
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: expected a mapping of keys (name, systems, sweep, ...), "
+                            f"found {type(raw).__name__}")
+    try:
+        spec = ScenarioSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(path, exc, raw, ScenarioSpec)) from None
+
+    problems: list[str] = []
+    systems: dict[str, SystemConfig] = {}
+    for label, entry in spec.systems.items():
+        where = f"systems.{label}"
+        kind = entry.get("kind")
+        if kind not in SYSTEMS:
+            problems.append(f"{path}: {where}.kind: expected one of {SYSTEMS.names()}, found {kind!r}")
+            continue
+        cls = SYSTEMS.get(kind)
+        try:
+            config = cls.model_validate(entry)
+            variants = list(_system_variants(config))  # validates every swept value too
+        except ValidationError as exc:
+            problems.append(_format_errors(path, exc, entry, cls, prefix=where))
+            continue
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{path}: {where}.sweep: {exc}")
+            continue
+        if config.needs_dataset and spec.dataset is None:
+            problems.append(f"{path}: dataset: system {label!r} ({kind}) needs images; expected a dataset "
+                            f"section (known datasets: {DATASETS.names()}), found none")
+        for _, resolved in variants:
+            for message in resolved.check_files():
+                problems.append(f"{path}: {where}: {message}")
+        systems[label] = config.quick() if quick else config
+    if spec.dataset is not None:
+        try:
+            DATASETS.get(spec.dataset.name).check(spec.dataset)
+        except (ValueError, OSError) as exc:
+            problems.append(f"{path}: dataset: {exc}")
+    if problems:
+        raise ScenarioError("\n".join(problems))
+
+    if quick:
+        spec = _quick_spec(spec)
+    return Scenario(spec, systems, path, quick)
+
+
+def _quick_spec(spec: ScenarioSpec) -> ScenarioSpec:
+    snrs = spec.sweep.snr_values()
+    if len(snrs) > QUICK_SNR_POINTS:
+        step = (len(snrs) - 1) / (QUICK_SNR_POINTS - 1)
+        snrs = [snrs[round(i * step)] for i in range(QUICK_SNR_POINTS)]
+    sweep = spec.sweep.model_copy(update={"snr_db": snrs})
+    update: dict[str, Any] = {"sweep": sweep}
+    if spec.dataset is not None:
+        update["dataset"] = spec.dataset.model_copy(
+            update={"num_images": min(spec.dataset.num_images, QUICK_NUM_IMAGES)})
+    return spec.model_copy(update=update)
+
+
+def _format_errors(path: Path, exc: ValidationError, raw: Any, model: type[BaseModel], prefix: str = "") -> str:
+    lines = []
+    for err in exc.errors():
+        keys = _input_path(raw, err["loc"], err["type"])
+        where = ".".join([prefix] * bool(prefix) + [str(k) for k in keys]) or "<top level>"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, keys[:-1])
+            expected = f"; expected one of: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"{path}: {where}: unknown key{expected} (found {keys[-1]!r})")
+        elif err["type"] == "missing":
+            lines.append(f"{path}: {where}: missing required key")
+        elif err["type"] in ("value_error", "type_error", "assertion_error"):  # our validators' own words
+            lines.append(f"{path}: {where}: {msg}")
+        else:
+            lines.append(f"{path}: {where}: expected: {msg[0].lower() + msg[1:]}; found {err['input']!r}")
+    return "\n".join(lines)
+
+
+def _input_path(raw: Any, loc: tuple, err_type: str) -> list:
+    """The part of a pydantic error location that exists in the input (drops union tags)."""
+    keys, node = [], raw
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            keys.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            keys.append(part)
+            node = node[part]
+        elif err_type == "missing" and i == len(loc) - 1:
+            keys.append(part)
+    return keys
+
+
+def _allowed_keys(model: type[BaseModel], keys: list) -> list[str]:
+    for key in keys:
+        if isinstance(key, int):
+            continue
+        info = model.model_fields.get(key)
+        sub = _model_in(info.annotation) if info else None
+        if sub is None:
+            return []
+        model = sub
+    return sorted(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

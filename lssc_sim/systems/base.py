@@ -1,0 +1,85 @@
+"""What every system shares: its config base class, the per-Point context, and the SYSTEMS registry.
+
+A system is anything that turns (data, channel, SNR, modulation, random stream) into counters; the runner
+never knows which system it runs. A new system is one file: a :class:`SystemConfig` subclass registered under
+its ``kind`` whose :meth:`SystemConfig.build` returns a callable ``run(ctx) -> dict of counters``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from lssc_sim.registry import Registry
+from lssc_sim.snr import SnrAxis
+
+SYSTEMS: Registry[type[SystemConfig]] = Registry("system")
+
+Counters = dict[str, float | int]
+
+
+@dataclass
+class PointContext:
+    """Everything one Point's run may use.
+
+    Attributes
+    ----------
+    snr_db : float
+        Es/N0 of the channel in dB (``no = 10**(-snr_db/10)`` with unit symbol energy).
+    channel : lssc_sim.channels.Channel or None
+        The channel model, already constructed.
+    modulation : str or None
+        Modulation name (``qpsk``, ``16qam``, ...) where the modulation axis applies.
+    rng : numpy.random.Generator
+        The Point's NumPy stream; Sionna's TF generator has been reset from the same seed.
+    dataset : lssc_sim.data.Dataset or None
+        The scenario's dataset, where the system needs images.
+    """
+
+    snr_db: float
+    channel: Any
+    modulation: str | None
+    rng: np.random.Generator
+    dataset: Any = None
+
+
+class SystemConfig(BaseModel):
+    """Base of every system's parameters; a scenario's ``systems.<label>`` entry is validated by it.
+
+    Class attributes
+    ----------------
+    axes : frozenset of str
+        The sweep axes that apply (``snr_db``, ``channel``, ``modulation``); others are not multiplied out.
+    needs_dataset : bool
+        Whether Points need the scenario's dataset.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    sweep: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="system parameters to sweep, as dotted paths to lists of values (e.g. fec.rate: [0.5, 0.75])",
+    )
+
+    snr_db: SnrAxis | None = Field(
+        default=None, description="this system's own SNR axis (dB), replacing the scenario's sweep.snr_db")
+
+    axes: ClassVar[frozenset[str]] = frozenset({"snr_db", "channel"})
+    needs_dataset: ClassVar[bool] = False
+
+    def quick(self) -> Self:
+        """A cheaper copy for ``--quick`` smoke runs (default: unchanged)."""
+        return self
+
+    def check_files(self) -> list[str]:
+        """Problems with files this config names (missing weights...), checked before any work starts."""
+        return []
+
+    def build(self) -> Callable[[PointContext], Counters]:
+        """Prepare the system (heavy set-up, cached per process by the runner); returns ``run(ctx)``."""
+        raise NotImplementedError

@@ -1,0 +1,21 @@
+"""Shared fixtures: every test starts from the same random state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lssc_sim  # noqa: F401  (silences TensorFlow's start-up logs before it is imported)
+from lssc_sim.seeding import seed_everything
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> np.random.Generator:
+    """Reset Sionna's TF generator, NumPy and Python to seed 42 before every test."""
+    return seed_everything(42)
+
+
+@pytest.fixture
+def rng(_seed: np.random.Generator) -> np.random.Generator:
+    """A NumPy generator seeded with 42 (fresh for each test)."""
+    return _seed

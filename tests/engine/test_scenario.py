@@ -1,0 +1,169 @@
+"""Scenario files: malformed ones are rejected before any work, naming file, key, expected and found."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import pytest
+import yaml
+
+from lssc_sim.scenario import ScenarioError, load_scenario, scenario_from_dict
+
+VALID = """
+name: tiny
+seed: 3
+systems:
+  uncoded:
+    kind: ber
+  ldpc:
+    kind: ber
+    fec: {code: ldpc5g, k: 1000, rate: 0.5}
+sweep:
+  snr_db: {start: 0, stop: 4, step: 2}
+  channel: [awgn, {name: rayleigh, coherence: frame}]
+  modulation: [qpsk, 16qam]
+plots: [ber_vs_ebno]
+"""
+
+
+def write(tmp_path, text: str, name: str = "scenario.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def mutate(edit) -> str:
+    data = yaml.safe_load(VALID)
+    edit(data)
+    return yaml.safe_dump(data)
+
+
+def test_valid_scenario_loads(tmp_path):
+    scenario = load_scenario(write(tmp_path, VALID))
+    assert scenario.spec.sweep.snr_values() == [0.0, 2.0, 4.0]
+    assert set(scenario.systems) == {"uncoded", "ldpc"}
+
+
+BAD = {
+    "unknown top-level key": (lambda d: d.update(sweeps={}), ["sweeps", "unknown key", "expected one of"]),
+    "snr step zero": (lambda d: d["sweep"]["snr_db"].update(step=0), ["sweep.snr_db", "step 0"]),
+    "snr step wrong sign": (lambda d: d["sweep"]["snr_db"].update(step=-1), ["sweep.snr_db", "step -1"]),
+    "snr list of words": (lambda d: d["sweep"].update(snr_db=["low", "high"]), ["sweep.snr_db.0", "'low'"]),
+    "code rate above one": (lambda d: d["systems"]["ldpc"]["fec"].update(rate=1.5),
+                            ["systems.ldpc.fec.rate", "less than 1", "1.5"]),
+    "code rate zero": (lambda d: d["systems"]["ldpc"]["fec"].update(rate=0), ["systems.ldpc.fec.rate", "0"]),
+    "code rate outside 5G": (lambda d: d["systems"]["ldpc"]["fec"].update(rate=0.2),
+                             ["systems.ldpc.fec", "[1/3, 5/6]", "0.2"]),
+    "both n and rate": (lambda d: d["systems"]["ldpc"]["fec"].update(n=2000), ["systems.ldpc.fec", "exactly one"]),
+    "unknown key in fec": (lambda d: d["systems"]["ldpc"]["fec"].update(kk=1),
+                           ["systems.ldpc.fec", "unknown key", "'kk'", "rate"]),
+    "unknown channel": (lambda d: d["sweep"].update(channel=["rayleight"]), ["sweep.channel", "rayleight", "awgn"]),
+    "bad channel parameter": (lambda d: d["sweep"].update(channel=[{"name": "rayleigh", "coherence": "slow"}]),
+                              ["sweep.channel", "coherence", "slow"]),
+    "unknown channel keyword": (lambda d: d["sweep"].update(channel=[{"name": "rician", "k_factor": 3}]),
+                                ["sweep.channel", "rician", "k_factor"]),
+    "unknown modulation": (lambda d: d["sweep"].update(modulation=["8psk"]), ["sweep.modulation", "8psk", "qpsk"]),
+    "unknown system kind": (lambda d: d["systems"]["ldpc"].update(kind="turbo"),
+                            ["systems.ldpc.kind", "turbo", "ber"]),
+    "unknown system key": (lambda d: d["systems"]["uncoded"].update(max_bitz=5),
+                           ["systems.uncoded", "max_bitz", "max_bits"]),
+    "negative max_bits": (lambda d: d["systems"]["uncoded"].update(max_bits=-5),
+                          ["systems.uncoded.max_bits", "-5"]),
+    "bad swept value": (lambda d: d["systems"]["ldpc"].update(sweep={"fec.rate": [0.5, 0.9]}),
+                        ["systems.ldpc", "fec", "0.9"]),
+    "wrong type seed": (lambda d: d.update(seed="abc"), ["seed", "integer", "'abc'"]),
+    "missing sweep": (lambda d: d.pop("sweep"), ["sweep", "missing"]),
+    "no systems": (lambda d: d.update(systems={}), ["systems", "at least 1"]),
+    "unknown plot": (lambda d: d.update(plots=["cliff"]), ["plots", "cliff", "ber_vs_ebno"]),
+    "bad name": (lambda d: d.update(name="my scenario"), ["name", "'my scenario'"]),
+    "unknown dataset": (lambda d: d.update(dataset={"name": "imagenet"}), ["dataset.name", "imagenet"]),
+    "missing dataset folder": (lambda d: d.update(dataset={"name": "folder", "path": "/nonexistent/lssc"}),
+                               ["dataset", "/nonexistent/lssc"]),
+    "dataset key typo": (lambda d: d.update(dataset={"name": "synthetic_portraits", "num_image": 4}),
+                         ["dataset", "num_image"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_malformed_scenario_is_rejected_naming_the_key(tmp_path, case):
+    edit, expected = BAD[case]
+    path = write(tmp_path, mutate(edit), name=f"{case.replace(' ', '_')}.yaml")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert str(path) in message
+    for part in expected:
+        assert part in message, f"{part!r} not in {message!r}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("- just\n- a list\n", "expected a mapping"),
+    ("name: [unclosed\n", "not valid YAML"),
+    ("", "expected a mapping"),
+])
+def test_unreadable_files_are_rejected(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError, match=expected) as info:
+        load_scenario(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="not found"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    def edit(d):
+        d["systems"]["ldpc"]["fec"]["rate"] = 2
+        d["systems"]["uncoded"]["max_bits"] = 0
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, mutate(edit)))
+    assert "systems.ldpc.fec.rate" in str(info.value) and "systems.uncoded.max_bits" in str(info.value)
+
+
+def test_points_are_the_product_of_the_applicable_axes(tmp_path):
+    scenario = load_scenario(write(tmp_path, VALID))
+    points = scenario.points()
+    # 2 systems x 3 SNR x 2 channels x 2 modulations
+    assert len(points) == 24
+    assert len({p.key for p in points}) == 24
+    assert {p.modulation for p in points} == {"qpsk", "16qam"}
+
+
+def test_system_sweep_multiplies_points_and_resolves_parameters(tmp_path):
+    text = mutate(lambda d: d["systems"]["ldpc"].update(sweep={"fec.rate": [1 / 3, 0.5, 0.75]}))
+    points = load_scenario(write(tmp_path, text)).points()
+    rates = sorted({p.config.fec.rate for p in points if p.system == "ldpc"})
+    assert rates == pytest.approx([1 / 3, 0.5, 0.75])
+    assert len(points) == 12 + 3 * 12
+    assert {p.params()["fec.rate"] for p in points if p.system == "ldpc"} == set(rates)
+
+
+def test_keys_are_stable_and_depend_on_every_parameter(tmp_path):
+    a = [p.key for p in load_scenario(write(tmp_path, VALID, "a.yaml")).points()]
+    b = [p.key for p in load_scenario(write(tmp_path, VALID, "b.yaml")).points()]
+    assert a == b
+    for edit in (lambda d: d.update(seed=4), lambda d: d["systems"]["ldpc"]["fec"].update(k=1200),
+                 lambda d: d["systems"]["uncoded"].update(max_bits=7)):
+        c = [p.key for p in scenario_from_dict(yaml.safe_load(mutate(edit))).points()]
+        assert set(c) != set(a)
+
+
+def test_snr_range_is_inclusive_and_exact():
+    scenario = scenario_from_dict(yaml.safe_load(mutate(
+        lambda d: d["sweep"].update(snr_db={"start": 25, "stop": -5, "step": -0.1}))))
+    values = scenario.spec.sweep.snr_values()
+    assert len(values) == 301 and values[0] == 25 and values[-1] == -5
+    assert all(math.isclose(v, round(v, 1)) for v in values)
+
+
+def test_quick_shrinks_the_sweep():
+    data = yaml.safe_load(mutate(lambda d: d["sweep"].update(snr_db={"start": -5, "stop": 25, "step": 1})))
+    full = scenario_from_dict(data)
+    quick = scenario_from_dict(data, quick=True)
+    assert quick.name == "tiny_quick"
+    assert quick.spec.sweep.snr_values() == [-5, 5, 15, 25]
+    assert quick.systems["uncoded"].max_bits < full.systems["uncoded"].max_bits
