@@ -267,11 +267,6 @@ def jitter(rng: np.random.Generator, rgb, amount: float) -> Array:
     return np.minimum(np.maximum(out, 0.0), 1.0).astype(np.float32)
 
 
-def shade(colour: Array, light: Array) -> Array:
-    """``colour`` [3] or [S, S, 3] times a brightness field [S, S]."""
-    return colour * light[..., None]
-
-
 def blur(img: Array, sigma_px: float) -> Array:
     """Gaussian blur over the two spatial axes (sigma in pixels); a new array."""
     if sigma_px < 0.25:

@@ -87,13 +87,18 @@ class FolderDataset(Dataset):
     def _load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         image_path, mask_path = self.items[index]
         size = self.spec.image_size
-        with Image.open(image_path) as im:
-            image = im.convert("RGB")
-        with Image.open(mask_path) as im:
-            im.load()
-            if image.size != im.size:
-                raise ValueError(_size_message(self.spec.name, image_path, image.size, mask_path, im.size))
-            labels = self.decode_mask(im, mask_path)
+        try:
+            with Image.open(image_path) as im:
+                image = im.convert("RGB")
+            with Image.open(mask_path) as im:
+                im.load()
+                if image.size != im.size:
+                    raise ValueError(_size_message(self.spec.name, image_path, image.size, mask_path, im.size))
+                labels = self.decode_mask(im, mask_path)
+        except (OSError, Image.DecompressionBombError) as exc:
+            raise ValueError(
+                f"dataset {self.spec.name!r}: cannot decode {str(image_path)!r} or its mask: {exc}"
+            ) from exc
         image = np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.uint8)
         mask = np.asarray(Image.fromarray(labels).resize((size, size), Image.NEAREST), dtype=np.uint8)
         return image, mask

@@ -106,7 +106,9 @@ def _facades(sc: Scene, rng: np.random.Generator) -> None:
         period, storey = rng.uniform(3.0, 5.0, n), rng.uniform(2.8, 3.6, n)
         open_frac = rng.uniform(0.35, 0.7, n)
         tree_top, green = rng.uniform(4, 12), tx.jitter(rng, [0.2, 0.33, 0.12], 0.25)
-        box = tx.window(size, sc.x_v, 1.0, 0.0, 1.0) if side else tx.window(size, 0.0, sc.x_v, 0.0, 1.0)
+        # the facade's foot is lowest at the image border: no facade pixel lies below that row
+        foot = sc.y_h + sc.cam_h * max(sc.x_v, 1.0 - sc.x_v) / abs(xb) + 0.02
+        box = tx.window(size, sc.x_v, 1.0, 0.0, foot) if side else tx.window(size, 0.0, sc.x_v, 0.0, foot)
         leaves = tx.fractal_noise(rng, size, 8, 4, box=box)
         dx = (x[box] - sc.x_v) * (1 if side else -1)
         z = sc.f * abs(xb) / np.maximum(dx, 1e-4)  # depth along the facade plane
@@ -211,7 +213,6 @@ def _car(sc: Scene, rng: np.random.Generator, x0: float, z0: float, facing: bool
     paint_c = _palette_colour(rng, "car")
     glass_c = tx.jitter(rng, [0.12, 0.14, 0.17], 0.3)
     m = sc.f / z0  # image units per metre on the rear face
-    cx, _ = sc.project((x0 + x1) / 2, 0.0, z0)
 
     def rect(X: float, h: float, hw: float, hh: float, z: float = z0) -> Array:  # metres -> image box
         px, py = sc.project(X, h, z)
@@ -240,7 +241,6 @@ def _car(sc: Scene, rng: np.random.Generator, x0: float, z0: float, facing: bool
     tx.over(sc.canvas[box], lamp, tx.coverage(d_lamps, sc.size))
     d_tyres = np.minimum(rect(x0 + 0.15, 0.15, 0.13, 0.17, z0 + 0.5), rect(x1 - 0.15, 0.15, 0.13, 0.17, z0 + 0.5))
     sc.paint(box, d_tyres, np.float32(0.05), CAR)
-    del cx
 
 
 def _person(sc: Scene, rng: np.random.Generator, X: float, Z: float) -> None:

@@ -21,7 +21,7 @@ from numba import prange
 CRC24B_POLY = 0x800063
 """CRC24B generator ``D^24 + D^23 + D^6 + D^5 + D + 1`` (38.212 5.1) without its ``D^24`` term."""
 CRC_BITS = 24
-_FASTMATH = True  # measured: ~same BLER, faster min/abs vector code; no NaN can reach the kernel (cleaned)
+_FASTMATH = True  # free vectorizing of min/abs/selects; NaN is cleaned first (False not benchmarked)
 _FILLER_LLR = 1e4  # filler bits are known zeros: a magnitude no message can overturn
 
 
@@ -372,9 +372,9 @@ class FastLDPC5GDecoder:
     ----------
     encoder : sionna.phy.fec.ldpc.LDPC5GEncoder
         Defines the code and its rate matching.
-    max_iter : int, default 25
+    max_iter : int, default 20
         Maximum layered iterations (one pass over all layers each).
-    alpha, beta : float, default 0.75 and 0.0
+    alpha, beta : float, default 1.0 and 0.5
         Normalization and offset of the min-sum check update (``beta`` in LLR units).
     llr_max : float, default 20.0
         Channel LLRs are clipped to ``[-llr_max, llr_max]`` (Sionna's default too); NaN counts as
@@ -383,7 +383,7 @@ class FastLDPC5GDecoder:
         Check messages saturate here so beliefs stay finite.
     """
 
-    def __init__(self, encoder, max_iter: int = 25, alpha: float = 0.75, beta: float = 0.0,
+    def __init__(self, encoder, max_iter: int = 20, alpha: float = 1.0, beta: float = 0.5,
                  llr_max: float = 20.0, msg_max: float = 64.0) -> None:
         self.rm = RateMatching(encoder)
         self.max_iter = int(max_iter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import tensorflow as tf
 from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
@@ -17,6 +18,7 @@ K_RANGE: tuple[int, int] = (25, 8448)
 
 CRC_BITS = 24
 CN_UPDATES = ("boxplus-phi", "boxplus", "minsum", "offset-minsum")
+DECODERS = ("sionna", "fast")
 _RATE_TOL = 1e-9  # so that rate=1/3 written as 0.3333333333 or computed as k/n is not rejected by rounding
 
 
@@ -76,7 +78,12 @@ class LDPC5GCode:
     num_iter : int, default 20
         Belief-propagation iterations (no early stopping in Sionna 1.2).
     cn_update : {"boxplus-phi", "boxplus", "minsum", "offset-minsum"}, default "boxplus-phi"
-        Check-node update rule.
+        Check-node update rule of the Sionna decoder.
+    decoder : {"sionna", "fast"}, default "sionna"
+        ``"sionna"``: Sionna's ``LDPC5GDecoder`` (flooding BP, ``num_iter`` iterations), the reference.
+        ``"fast"``: :class:`~lssc_sim.digital.fast_ldpc.FastLDPC5GDecoder` (numba layered offset min-sum
+        with early stopping, at most ``num_iter`` iterations; ``cn_update`` is ignored). :meth:`decode`
+        returns tf tensors either way; the fast path also works inside a ``tf.function``.
 
     Attributes
     ----------
@@ -94,6 +101,7 @@ class LDPC5GCode:
         bits_per_symbol: int = 1,
         num_iter: int = 20,
         cn_update: str = "boxplus-phi",
+        decoder: str = "sionna",
     ) -> None:
         self.n = codeword_length(k, n=n, rate=rate, bits_per_symbol=bits_per_symbol)
         _check_int("num_iter", num_iter, 1, 10_000)
@@ -101,6 +109,9 @@ class LDPC5GCode:
             raise ValueError(
                 f"cn_update must be one of {', '.join(map(repr, CN_UPDATES))}; got {cn_update!r}"
             )
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {', '.join(map(repr, DECODERS))}; got {decoder!r}")
+        self.decoder = decoder
         self.k = int(k)
         self.payload_bits = self.k - CRC_BITS
         self.rate = self.k / self.n
@@ -125,6 +136,11 @@ class LDPC5GCode:
         self._crc_encoder = CRCEncoder("CRC24B", precision="single")
         self._crc_decoder = CRCDecoder(CRCEncoder("CRC24B", precision="single"), precision="single")
         self._decode_graph = tf.function(self._decode, reduce_retracing=True)
+        self.fast_decoder = None
+        if decoder == "fast":  # imported here so the reference path never needs numba
+            from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder
+
+            self.fast_decoder = FastLDPC5GDecoder(self._encoder, max_iter=self.num_iter)
 
     def encode(self, payload: tf.Tensor) -> tf.Tensor:
         """Append the CRC24B and LDPC-encode.
@@ -148,7 +164,7 @@ class LDPC5GCode:
 
         Parameters
         ----------
-        llr : [..., n], tf.float32
+        llr : [..., n], tf.float32 (or a NumPy array)
             Channel LLRs ``log(P(b=1)/P(b=0))``, as returned by :meth:`Modem.demap`.
 
         Returns
@@ -158,9 +174,23 @@ class LDPC5GCode:
         crc_ok : [...], tf.bool
             Whether each block's CRC24B checks.
         """
+        if self.fast_decoder is not None:
+            return self._decode_fast(llr)
         llr = tf.cast(llr, tf.float32)
         self._check_last_dim("llr", llr, self.n)
         return self._decode_graph(llr)
+
+    def _decode_fast(self, llr) -> tuple[tf.Tensor, tf.Tensor]:
+        if isinstance(llr, tf.Tensor) and not tf.executing_eagerly():  # inside a tf.function
+            self._check_last_dim("llr", llr, self.n)
+            payload_hat, crc_ok = tf.numpy_function(
+                lambda x: self.fast_decoder.decode(x)[:2], [tf.cast(llr, tf.float32)], [tf.uint8, tf.bool]
+            )
+            payload_hat.set_shape(llr.shape[:-1].concatenate([self.payload_bits]))
+            crc_ok.set_shape(llr.shape[:-1])
+            return tf.cast(payload_hat, tf.float32), crc_ok
+        payload_hat, crc_ok, _ = self.fast_decoder.decode(np.asarray(llr, np.float32))
+        return tf.constant(payload_hat, tf.float32), tf.constant(crc_ok)
 
     def _decode(self, llr: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         bits = self._decoder(llr)
@@ -175,7 +205,7 @@ class LDPC5GCode:
     def __repr__(self) -> str:
         return (
             f"LDPC5GCode(k={self.k}, n={self.n}, bits_per_symbol={self.bits_per_symbol}, "
-            f"num_iter={self.num_iter}, cn_update={self.cn_update!r})"
+            f"num_iter={self.num_iter}, cn_update={self.cn_update!r}, decoder={self.decoder!r})"
         )
 
 

@@ -6,7 +6,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lssc_sim.digital.fec import CN_UPDATES, K_RANGE, codeword_length
+from lssc_sim.digital.fec import CN_UPDATES, DECODERS, K_RANGE, codeword_length
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
 from lssc_sim.theory import snr_db_to_ebno_db
 
@@ -22,6 +22,8 @@ class LdpcSpec(BaseModel):
     n: int | None = Field(None, gt=0, description="codeword length in bits")
     num_iter: int = Field(20, ge=1, le=200)
     cn_update: Literal[CN_UPDATES] = "boxplus-phi"
+    decoder: Literal[DECODERS] = Field(
+        "sionna", description="sionna: stock LDPC5GDecoder (the reference); fast: numba layered offset min-sum")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -67,6 +69,8 @@ class BerRun:
 
     def __call__(self, ctx: PointContext) -> Counters:
         link = self._link(ctx)
+        if hasattr(link, "rng"):  # the fast link draws bits and noise from NumPy: use the Point's stream
+            link.rng = ctx.rng
         cfg = self.config
         no = 10 ** (-ctx.snr_db / 10)
         totals = dict.fromkeys(("bits", "bit_errors", "coded_bits", "coded_bit_errors", "blocks",
@@ -78,7 +82,7 @@ class BerRun:
             if totals["bit_errors"] >= cfg.target_bit_errors and enough_blocks:
                 break
         m = link.modem.bits_per_symbol
-        rate = link.payload_bits / link.coded_bits if cfg.fec else 1.0
+        rate = totals["bits"] / totals["coded_bits"]  # payload rate: the CRC24 counts as overhead
         return {
             **totals,
             "bits_per_symbol": m,
@@ -90,6 +94,7 @@ class BerRun:
         }
 
     def _link(self, ctx: PointContext):
+        from lssc_sim.digital.fast_link import FastBitLink
         from lssc_sim.digital.fec import LDPC5GCode
         from lssc_sim.digital.link import BitLink
         from lssc_sim.digital.modem import Modem
@@ -97,9 +102,13 @@ class BerRun:
         cache_key = (ctx.modulation, repr(ctx.channel))
         if cache_key not in self._links:
             modem = Modem(ctx.modulation, self.config.demapping)
-            code = None
-            if (f := self.config.fec) is not None:
+            f = self.config.fec
+            if f is None:
+                link = BitLink(modem, ctx.channel, None, self.config.uncoded_block_bits)
+            else:
                 code = LDPC5GCode(f.k, n=f.n, rate=f.rate, bits_per_symbol=modem.bits_per_symbol,
                                   num_iter=f.num_iter, cn_update=f.cn_update)
-            self._links[cache_key] = BitLink(modem, ctx.channel, code, self.config.uncoded_block_bits)
+                link = (FastBitLink(modem, ctx.channel, code, max_iter=f.num_iter) if f.decoder == "fast"
+                        else BitLink(modem, ctx.channel, code))
+            self._links[cache_key] = link
         return self._links[cache_key]

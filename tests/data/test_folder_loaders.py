@@ -177,3 +177,12 @@ def test_folder_errors(folder_root: Path):
         load_dataset(spec("folder", folder_root))
     with pytest.raises(ValueError, match="an images/ folder"):
         load_dataset(spec("folder", folder_root / "masks"))
+
+
+def test_a_corrupt_file_is_a_value_error(folder_root: Path):
+    ds = load_dataset(spec("folder", folder_root, num_images=10))
+    (folder_root / "images" / "img7.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match="cannot decode"):
+        ds[7]
+    with pytest.raises(ValueError, match="cannot read"):
+        load_dataset(spec("folder", folder_root, num_images=10))

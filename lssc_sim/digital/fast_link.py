@@ -1,0 +1,198 @@
+"""The digital link of :class:`~lssc_sim.digital.link.BitLink`, fast: numba encoder, QAM mapper, AWGN, exact
+demapper and layered min-sum decoder; other channels keep Sionna's map/channel/equalize/demap in TF.
+
+Same counters as ``BitLink.run``; ``BitLink`` with stock Sionna blocks stays the reference.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import tensorflow as tf
+from numba import prange
+from sionna.phy.mapping import Constellation
+
+from lssc_sim.channels import Channel, equalize
+from lssc_sim.channels.awgn import AWGNChannel
+from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder, FastLDPC5GEncoder
+from lssc_sim.digital.fec import LDPC5GCode
+from lssc_sim.digital.modem import Modem
+
+
+class QAMTables:
+    """Sionna's Gray QAM split into two PAM axes, for mapping and per-axis exact demapping.
+
+    Sionna's square QAM labels point ``l`` with bits ``b_0..b_{m-1}`` (``b_0`` the MSB of ``l``): even bits
+    pick the real PAM level, odd bits the imaginary one (``sionna.phy.mapping.qam``). Since the complex noise
+    is circular, the APP LLR of a real-axis bit depends only on ``Re y``: summing over the ``sqrt(M)`` levels
+    of one axis is exact and ``sqrt(M)`` times cheaper than over the ``M`` points.
+
+    Parameters
+    ----------
+    bits_per_symbol : int
+        Even, 2..8.
+
+    Attributes
+    ----------
+    levels : [sqrt(M)], np.float32
+        PAM level of each axis sub-label (the axis' bits read MSB first).
+    """
+
+    def __init__(self, bits_per_symbol: int) -> None:
+        m = bits_per_symbol
+        points = Constellation("qam", m, precision="single").points.numpy()
+        labels = np.arange(2**m)
+        bits = (labels[:, None] >> (m - 1 - np.arange(m))) & 1
+        weights = 1 << np.arange(m // 2)[::-1]
+        sub_re, sub_im = bits[:, 0::2] @ weights, bits[:, 1::2] @ weights
+        levels = np.empty(2 ** (m // 2), np.float32)
+        levels[sub_re] = points.real
+        # the imaginary axis must use the same levels with the odd bits, or the split is wrong
+        if not np.allclose(levels[sub_re] + 1j * levels[sub_im], points, atol=1e-6):
+            raise ValueError("Sionna's QAM is not the separable Gray QAM this module assumes")
+        self.bits_per_symbol, self.levels = m, levels
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _axis_llr(y, inv_no, levels, half, out, first, step, exact):
+    """LLRs ``log P(1)/P(0)`` of one axis' bits (written to ``out[first + step*q]``) from ``y`` on that axis.
+
+    Metrics ``-(y - level)^2 / no`` are recomputed rather than stored: a scratch array per symbol would
+    cost a heap allocation, which dominated the run time.
+    """
+    num = levels.shape[0]
+    for q in range(half):
+        shift = half - 1 - q
+        m0, m1 = -np.inf, -np.inf
+        for p in range(num):
+            d = -((y - levels[p]) ** 2) * inv_no
+            if (p >> shift) & 1:
+                m1 = max(m1, d)
+            else:
+                m0 = max(m0, d)
+        if exact and num > 2:  # log-sum-exp around the max (no overflow); one point per bit value is exact
+            s0, s1 = np.float32(0.0), np.float32(0.0)
+            for p in range(num):
+                d = -((y - levels[p]) ** 2) * inv_no
+                if (p >> shift) & 1:
+                    s1 += np.exp(d - m1)
+                else:
+                    s0 += np.exp(d - m0)
+            out[first + step * q] = (m1 + np.log(s1)) - (m0 + np.log(s0))
+        else:
+            out[first + step * q] = m1 - m0
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _map_awgn_demap(coded, noise, no, levels, m, exact, llr):
+    """QAM-map ``coded``, add ``sqrt(no/2) * noise`` per axis, and demap to ``llr`` (``[B, n]``)."""
+    half = m // 2
+    sigma = np.float32(np.sqrt(no / 2.0))
+    inv_no = np.float32(1.0 / no)
+    for b in prange(coded.shape[0]):
+        for s in range(coded.shape[1] // m):
+            ire, iim = 0, 0
+            for q in range(half):
+                ire = (ire << 1) | coded[b, s * m + 2 * q]
+                iim = (iim << 1) | coded[b, s * m + 2 * q + 1]
+            yre = levels[ire] + sigma * noise[b, 2 * s]
+            yim = levels[iim] + sigma * noise[b, 2 * s + 1]
+            _axis_llr(yre, inv_no, levels, half, llr[b], s * m, 2, exact)
+            _axis_llr(yim, inv_no, levels, half, llr[b], s * m + 1, 2, exact)
+
+
+def map_awgn_demap(coded: np.ndarray, no: float, tables: QAMTables, noise: np.ndarray,
+                   exact: bool = True) -> np.ndarray:
+    """Sionna-compatible QAM mapping, AWGN and APP (or max-log) demapping in one pass.
+
+    Parameters
+    ----------
+    coded : [B, n], np.uint8
+        Coded bits, ``n`` a multiple of ``bits_per_symbol``.
+    no : float
+        Noise power per complex symbol (linear); symbols have unit average energy.
+    tables : QAMTables
+    noise : [B, 2 * n / bits_per_symbol], np.float32
+        Standard normal draws, real and imaginary axis interleaved; ``noise = 0`` gives the noise-free LLRs.
+    exact : bool, default True
+        Exact APP LLRs (Sionna's ``Demapper("app")``) or max-log.
+
+    Returns
+    -------
+    [B, n], np.float32
+        LLRs ``log(P(b=1)/P(b=0))``.
+    """
+    llr = np.empty(coded.shape, np.float32)
+    _map_awgn_demap(np.ascontiguousarray(coded, np.uint8), np.ascontiguousarray(noise, np.float32),
+                    float(no), tables.levels, tables.bits_per_symbol, exact, llr)
+    return llr
+
+
+class FastBitLink:
+    """``BitLink`` with the fast decoder: same inputs, same counters from :meth:`run`.
+
+    Parameters
+    ----------
+    modem : Modem
+    channel : Channel
+        AWGN runs entirely in numba; any other channel keeps Sionna's map/channel/equalize/demap (TF).
+    code : LDPC5GCode
+        Its Sionna encoder defines the code; :attr:`encoder` and :attr:`decoder` are the numba ones.
+    seed : int, default 0
+        Seed of the NumPy generator that draws payload bits and AWGN noise.
+    **decoder_options
+        Passed to :class:`~lssc_sim.digital.fast_ldpc.FastLDPC5GDecoder` (``max_iter``, ``alpha``, ``beta``).
+    """
+
+    def __init__(self, modem: Modem, channel: Channel, code: LDPC5GCode, seed: int = 0,
+                 **decoder_options) -> None:
+        if code.bits_per_symbol != modem.bits_per_symbol:
+            raise ValueError(f"code interleaves for {code.bits_per_symbol} bits per symbol, the modem maps "
+                             f"{modem.bits_per_symbol}")
+        self.modem, self.channel, self.code = modem, channel, code
+        self.encoder = FastLDPC5GEncoder(code._encoder)
+        self.decoder = FastLDPC5GDecoder(code._encoder, **decoder_options)
+        self.tables = QAMTables(modem.bits_per_symbol)
+        self.symbols_per_block = code.n // modem.bits_per_symbol
+        self.rng = np.random.default_rng(seed)
+        self._tf_front = tf.function(self._tf_front_impl)
+        self.last_iterations: np.ndarray | None = None
+
+    def llr(self, coded: np.ndarray, no: float) -> np.ndarray:
+        """Channel LLRs ``[B, n]`` (float32) of the coded bits ``[B, n]`` at noise power ``no``."""
+        if isinstance(self.channel, AWGNChannel):
+            noise = self.rng.standard_normal((coded.shape[0], 2 * self.symbols_per_block), np.float32)
+            return map_awgn_demap(coded, no, self.tables, noise, exact=self.modem.demapping == "app")
+        return self._tf_front(tf.constant(coded, tf.float32), tf.constant(no, tf.float32)).numpy()
+
+    def _tf_front_impl(self, coded: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+        y, h = self.channel(self.modem.map(coded), no)
+        x_hat, no_eff = equalize(y, h, no)
+        return self.modem.demap(x_hat, no_eff)
+
+    def run(self, batch_size: int, no: float) -> dict[str, int]:
+        """Send ``batch_size`` blocks at noise power ``no`` (per complex symbol) and count errors.
+
+        Returns
+        -------
+        dict
+            The counters of ``BitLink.run``: ``bit_errors``, ``coded_bit_errors``, ``block_errors``,
+            ``crc_failures``, ``bits``, ``coded_bits``, ``blocks``, ``channel_uses``.
+            The iterations of each block are kept in :attr:`last_iterations`.
+        """
+        code = self.code
+        bits = self.rng.integers(0, 2, (batch_size, code.payload_bits), dtype=np.uint8)
+        coded = self.encoder.encode(bits)
+        llr = self.llr(coded, no)
+        bits_hat, crc_ok, self.last_iterations = self.decoder.decode(llr)
+        block_error = np.any(bits_hat != bits, axis=-1)
+        return {
+            "bit_errors": int(np.count_nonzero(bits_hat != bits)),
+            "coded_bit_errors": int(np.count_nonzero((llr > 0) != coded)),
+            "block_errors": int(np.count_nonzero(block_error)),
+            "crc_failures": int(np.count_nonzero(~crc_ok)),
+            "bits": batch_size * code.payload_bits,
+            "coded_bits": batch_size * code.n,
+            "blocks": batch_size,
+            "channel_uses": batch_size * self.symbols_per_block,
+        }

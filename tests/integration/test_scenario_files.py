@@ -1,0 +1,68 @@
+"""The shipped scenario files: all valid, and the BER ones reproduce theory through the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lssc_sim import theory
+from lssc_sim.cli import main
+from lssc_sim.results import read_csv
+from lssc_sim.scenario import load_scenario
+
+SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
+
+
+def test_there_are_scenarios():
+    assert {"ber_awgn.yaml", "ber_rayleigh.yaml"} <= {p.name for p in SCENARIOS}
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_shipped_scenario_is_valid(path):
+    scenario = load_scenario(path)
+    assert scenario.points() and scenario.spec.plots
+
+
+def check_uncoded_rows_against_theory(rows, min_errors: int = 200, rel: float = 0.1) -> int:
+    """Every uncoded row with enough errors within ``rel`` of theory; returns how many were checked."""
+    closed_form = {"awgn": theory.ber_awgn, "rayleigh": theory.ber_rayleigh}
+    checked = 0
+    for row in rows:
+        if "fec.k" in row or row["bit_errors"] < min_errors or row["channel"] not in closed_form:
+            continue
+        expected = closed_form[row["channel"]](row["ebno_db"], row["modulation"])
+        assert row["ber"] == pytest.approx(expected, rel=rel), row
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("name", ["ber_awgn", "ber_rayleigh"])
+def test_quick_run_of_ber_scenario_lies_on_theory(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    path = next(p for p in SCENARIOS if p.stem == name)
+    assert main([str(path), "--quick", "--no-progress"]) == 0
+    out = tmp_path / "results" / f"{name}_quick"
+    rows = read_csv(out / "results.csv")
+    assert check_uncoded_rows_against_theory(rows) >= 6
+    coded = [r for r in rows if "fec.k" in r]
+    assert coded and all(np.isfinite(r["bler"]) for r in coded)
+    for plot in load_scenario(path).spec.plots:
+        assert (out / f"{plot}.png").stat().st_size > 10_000 and (out / f"{plot}.pdf").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ber_awgn", "ber_rayleigh"])
+def test_full_ber_scenario(tmp_path, monkeypatch, name):
+    """The full scenario as the README runs it: uncoded points on theory, LDPC cliff near Shannon."""
+    monkeypatch.chdir(tmp_path)
+    path = next(p for p in SCENARIOS if p.stem == name)
+    assert main([str(path), "--no-progress", "--executor", "process", "--workers", "2"]) == 0
+    rows = read_csv(tmp_path / "results" / name / "results.csv")
+    assert check_uncoded_rows_against_theory(rows) >= 20
+    if name == "ber_awgn":
+        qpsk = sorted((r for r in rows if "fec.k" in r and r["modulation"] == "qpsk"), key=lambda r: r["ebno_db"])
+        first_clean = next(r["ebno_db"] for r in qpsk if r["bler"] < 1e-2)
+        limit = float(theory.shannon_ebno_limit_db(2 * qpsk[0]["code_rate"]))
+        assert first_clean - limit < 2.0
