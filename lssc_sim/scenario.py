@@ -24,7 +24,7 @@ from lssc_sim.channels import CHANNELS, make_channel
 from lssc_sim.data import DATASETS, DatasetSpec
 from lssc_sim.digital.modem import MODULATIONS
 from lssc_sim.plots import PLOTS
-from lssc_sim.snr import SnrAxis, SnrRange, snr_values
+from lssc_sim.snr import SnrAxis, snr_values, thin
 from lssc_sim.systems import SYSTEMS, SystemConfig
 
 AXES = ("snr_db", "channel", "modulation")
@@ -46,13 +46,6 @@ class Sweep(_Strict):
     snr_db: SnrAxis
     channel: list[str | dict[str, Any]] = Field(default_factory=lambda: ["awgn"], min_length=1)
     modulation: list[str] = Field(default_factory=lambda: ["qpsk"], min_length=1)
-
-    @field_validator("snr_db")
-    @classmethod
-    def _non_empty(cls, value: list[float] | SnrRange) -> list[float] | SnrRange:
-        if isinstance(value, list) and not value:
-            raise ValueError("expected at least one SNR value, found an empty list")
-        return value
 
     @field_validator("channel")
     @classmethod
@@ -288,7 +281,7 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
         for _, resolved in variants:
             for message in resolved.check_files():
                 problems.append(f"{path}: {where}: {message}")
-        systems[label] = config.quick() if quick else config
+        systems[label] = _quick_system(config) if quick else config
     if spec.dataset is not None:
         try:
             DATASETS.get(spec.dataset.name).check(spec.dataset)
@@ -302,12 +295,15 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
     return Scenario(spec, systems, path, quick)
 
 
+def _quick_system(config: SystemConfig) -> SystemConfig:
+    config = config.quick()
+    if config.snr_db is None:
+        return config
+    return config.model_copy(update={"snr_db": thin(config.snr_db, QUICK_SNR_POINTS)})
+
+
 def _quick_spec(spec: ScenarioSpec) -> ScenarioSpec:
-    snrs = spec.sweep.snr_values()
-    if len(snrs) > QUICK_SNR_POINTS:
-        step = (len(snrs) - 1) / (QUICK_SNR_POINTS - 1)
-        snrs = [snrs[round(i * step)] for i in range(QUICK_SNR_POINTS)]
-    sweep = spec.sweep.model_copy(update={"snr_db": snrs})
+    sweep = spec.sweep.model_copy(update={"snr_db": thin(spec.sweep.snr_db, QUICK_SNR_POINTS)})
     update: dict[str, Any] = {"sweep": sweep}
     if spec.dataset is not None:
         update["dataset"] = spec.dataset.model_copy(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 MAX_POINTS = 10_000
 
@@ -41,7 +41,7 @@ def _kind(value: Any) -> str:
 
 
 SnrAxis = Annotated[
-    Annotated[list[float], Tag("list")] | Annotated[SnrRange, Tag("range")],
+    Annotated[list[float], Field(min_length=1), Tag("list")] | Annotated[SnrRange, Tag("range")],
     Discriminator(_kind),
 ]
 
@@ -49,3 +49,12 @@ SnrAxis = Annotated[
 def snr_values(axis: list[float] | SnrRange) -> list[float]:
     """The SNR values (dB) of an axis, in the order written."""
     return axis.values() if isinstance(axis, SnrRange) else [float(v) for v in axis]
+
+
+def thin(axis: list[float] | SnrRange, count: int) -> list[float]:
+    """At most ``count`` values of an axis, evenly spread and keeping both ends (for ``--quick`` runs)."""
+    values = snr_values(axis)
+    if len(values) <= count:
+        return values
+    step = (len(values) - 1) / (count - 1)
+    return [values[round(i * step)] for i in range(count)]

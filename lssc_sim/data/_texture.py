@@ -198,21 +198,27 @@ def sd_box(u: Array, v: Array, hw: float, hh: float, radius: float = 0.0) -> Arr
 
 
 def sd_polygon(x: Array, y: Array, pts: Array) -> Array:
-    """Signed distance to a simple polygon with vertices ``pts`` [N, 2] (negative inside).
-
-    All edges are evaluated at once on a [N, h, w] stack: one numpy call per step instead of one per edge.
-    """
+    """Signed distance to a simple polygon with vertices ``pts`` [N, 2] (negative inside, even-odd rule)."""
     p0 = np.asarray(pts, np.float32)
-    p1 = np.roll(p0, -1, axis=0)
+    e = np.concatenate([p0[1:], p0[:1]]) - p0
+    if x.size > 2048:  # large windows: one edge at a time keeps the arrays in cache
+        d2 = np.full(x.shape, np.inf, np.float32)
+        inside = np.zeros(x.shape, bool)
+        for (x0, y0), (ex, ey) in zip(p0, e, strict=True):
+            wx, wy = x - x0, y - y0
+            t = np.clip((wx * ex + wy * ey) / (ex * ex + ey * ey + 1e-12), 0.0, 1.0)
+            np.minimum(d2, (wx - t * ex) ** 2 + (wy - t * ey) ** 2, out=d2)
+            inside ^= ((y0 <= y) != (y0 + ey <= y)) & (x < x0 + wy * ex / (ey if ey != 0 else 1e-12))
+        d = np.sqrt(d2)
+        return np.where(inside, -d, d)
+    # small windows: all edges at once on a [N, h, w] stack, one numpy call per step
     x0, y0 = p0[:, 0, None, None], p0[:, 1, None, None]
-    ex, ey = (p1[:, 0] - p0[:, 0])[:, None, None], (p1[:, 1] - p0[:, 1])[:, None, None]
+    ex, ey = e[:, 0, None, None], e[:, 1, None, None]
     wx, wy = x - x0, y - y0
     t = np.clip((wx * ex + wy * ey) / (ex * ex + ey * ey + 1e-12), 0.0, 1.0)
     d = np.sqrt(((wx - t * ex) ** 2 + (wy - t * ey) ** 2).min(axis=0))
-    # even-odd rule: count the edges crossed by a ray towards +x
     crosses = (y0 <= y) != (y0 + ey <= y)
-    safe_ey = np.where(ey == 0, 1e-12, ey)
-    inside = (crosses & (x < x0 + wy * ex / safe_ey)).sum(axis=0) % 2 == 1
+    inside = (crosses & (x < x0 + wy * ex / np.where(ey == 0, 1e-12, ey))).sum(axis=0) % 2 == 1
     return np.where(inside, -d, d)
 
 

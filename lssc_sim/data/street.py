@@ -259,13 +259,13 @@ def _person(sc: Scene, rng: np.random.Generator, X: float, Z: float) -> None:
         sc.paint(box, tx.sd_capsule(u, v, (0.0, 0.1), (0.0, shoulder), 0.15, 0.18)[0] * s, top, PERSON)
         sc.paint(box, (np.hypot(u, v - height + 0.12) - 0.12) * s, hair, PERSON)
         return
-    for sign in (-1.0, 1.0):
-        d_leg = tx.sd_capsule(u, v, (sign * 0.09, hip), (sign * (0.1 + stride), 0.05), 0.085, 0.06)[0]
-        sc.paint(box, d_leg * s, bottom, PERSON)
-        d_arm = tx.sd_capsule(u, v, (sign * 0.21, shoulder - 0.03), (sign * (0.25 + swing), hip - 0.05), 0.055, 0.045)[
-            0
-        ]
-        sc.paint(box, d_arm * s, top * 0.85, PERSON)
+    legs = [tx.sd_capsule(u, v, (k * 0.09, hip), (k * (0.1 + stride), 0.05), 0.085, 0.06)[0] for k in (-1, 1)]
+    sc.paint(box, np.minimum(*legs) * s, bottom, PERSON)
+    arms = [
+        tx.sd_capsule(u, v, (k * 0.21, shoulder - 0.03), (k * (0.25 + swing), hip - 0.05), 0.055, 0.045)[0]
+        for k in (-1, 1)
+    ]
+    sc.paint(box, np.minimum(*arms) * s, top * 0.85, PERSON)
     d_torso = tx.sd_box(u, v - (hip + shoulder) / 2, 0.19, (shoulder - hip) / 2 + 0.04, 0.06)
     sc.paint(box, d_torso * s, top * (1.0 + 0.1 * np.clip(u / 0.2, -1, 1))[..., None], PERSON)
     head_v = height - 0.12

@@ -72,6 +72,9 @@ BAD = {
                           ["systems.uncoded.max_bits", "-5"]),
     "bad swept value": (lambda d: d["systems"]["ldpc"].update(sweep={"fec.rate": [0.5, 0.9]}),
                         ["systems.ldpc", "fec", "0.9"]),
+    "empty snr list": (lambda d: d["sweep"].update(snr_db=[]), ["sweep.snr_db", "at least 1", "[]"]),
+    "system snr step zero": (lambda d: d["systems"]["ldpc"].update(snr_db={"start": 0, "stop": 1, "step": 0}),
+                             ["systems.ldpc.snr_db", "step 0"]),
     "wrong type seed": (lambda d: d.update(seed="abc"), ["seed", "integer", "'abc'"]),
     "missing sweep": (lambda d: d.pop("sweep"), ["sweep", "missing"]),
     "no systems": (lambda d: d.update(systems={}), ["systems", "at least 1"]),
@@ -167,3 +170,10 @@ def test_quick_shrinks_the_sweep():
     assert quick.name == "tiny_quick"
     assert quick.spec.sweep.snr_values() == [-5, 5, 15, 25]
     assert quick.systems["uncoded"].max_bits < full.systems["uncoded"].max_bits
+
+
+def test_quick_thins_a_system_snr_axis_too():
+    data = yaml.safe_load(mutate(lambda d: d["systems"]["ldpc"].update(snr_db={"start": 0, "stop": 6, "step": 0.25})))
+    points = scenario_from_dict(data, quick=True).points()
+    assert sorted({p.snr_db for p in points if p.system == "ldpc"}) == [0, 2, 4, 6]
+    assert sorted({p.snr_db for p in points if p.system == "uncoded"}) == [0, 2, 4]

@@ -25,15 +25,21 @@ def test_shipped_scenario_is_valid(path):
     assert scenario.points() and scenario.spec.plots
 
 
-def check_uncoded_rows_against_theory(rows, min_errors: int = 200, rel: float = 0.1) -> int:
-    """Every uncoded row with enough errors within ``rel`` of theory; returns how many were checked."""
+def check_uncoded_rows_against_theory(rows, min_errors: int = 1000, rel: float = 0.12) -> int:
+    """Every uncoded row with enough errors within ``rel`` of theory; returns how many were checked.
+
+    1000 errors give a relative standard deviation near 3% (more: the bits of one symbol share its noise and
+    gain), so 12% is a 4-sigma bound.
+    """
     closed_form = {"awgn": theory.ber_awgn, "rayleigh": theory.ber_rayleigh}
     checked = 0
     for row in rows:
         if "fec.k" in row or row["bit_errors"] < min_errors or row["channel"] not in closed_form:
             continue
         expected = closed_form[row["channel"]](row["ebno_db"], row["modulation"])
-        assert row["ber"] == pytest.approx(expected, rel=rel), row
+        # errors come in bursts when a gain lasts many bits, so fewer of them are independent
+        bursty = row.get("channel.coherence", "symbol") != "symbol"
+        assert row["ber"] == pytest.approx(expected, rel=2 * rel if bursty else rel), row
         checked += 1
     return checked
 
