@@ -66,7 +66,7 @@ def test_full_ber_scenario(tmp_path, monkeypatch, name):
     path = next(p for p in SCENARIOS if p.stem == name)
     assert main([str(path), "--no-progress", "--executor", "process", "--workers", "2"]) == 0
     rows = read_csv(tmp_path / "results" / name / "results.csv")
-    assert check_uncoded_rows_against_theory(rows) >= 20
+    assert check_uncoded_rows_against_theory(rows, rel=0.15) >= 20  # ~100 rows: a 4.5-sigma bound each
     if name == "ber_awgn":
         qpsk = sorted((r for r in rows if "fec.k" in r and r["modulation"] == "qpsk"), key=lambda r: r["ebno_db"])
         first_clean = next(r["ebno_db"] for r in qpsk if r["bler"] < 1e-2)
