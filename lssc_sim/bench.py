@@ -7,6 +7,9 @@ iterations) at the cliff and above it, QPSK and 16-QAM, k = 4032 and 8448 at rat
 ``python -m lssc_sim.bench bler [--out DIR]``: BLER vs Eb/N0 of both decoders on identical LLRs (QPSK, AWGN,
 k = 4032, rate 1/2), the Eb/N0 of each at BLER 1e-2 and their gap; JSON, then a figure made from the JSON.
 
+``python -m lssc_sim.bench scaling [--json PATH]``: sweep wall time against the number of Points, and the
+process executor with 2 workers against 1 (each worker gets its share of the cores' threads).
+
 Eb/N0 counts ``Eb`` per LDPC information bit (CRC included): ``Es/N0 = Eb/N0 * bits_per_symbol * k / n``.
 """
 
@@ -185,6 +188,44 @@ def plot_bler(json_path: Path, out_dir: Path) -> list[Path]:
     return paths
 
 
+def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_000) -> dict:
+    """Sweep wall time against the number of Points (local executor) and the process executor's speed-up.
+
+    Every Point is the same amount of work: ``max_bits`` payload bits of the fast LDPC link (QPSK, k = 4032,
+    rate 1/2, AWGN) above its cliff, where the error targets are never reached.
+    """
+    import tempfile
+
+    from lssc_sim.runner import run_scenario
+    from lssc_sim.scenario import scenario_from_dict
+
+    def scenario(count: int):
+        return scenario_from_dict({
+            "name": f"scaling_{count}", "seed": 0,
+            "systems": {"ldpc": {"kind": "ber", "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"},
+                                 "max_bits": max_bits, "target_bit_errors": 10**12}},
+            "sweep": {"snr_db": [round(2.0 + 0.1 * i, 2) for i in range(count)], "modulation": ["qpsk"]},
+        })
+
+    def timed(count: int, executor: str, workers: int) -> float:
+        with tempfile.TemporaryDirectory() as out:
+            t0 = time.perf_counter()
+            run_scenario(scenario(count), out, executor=executor, workers=workers, progress=False)
+            return time.perf_counter() - t0
+
+    timed(2, "local", 1)  # warm-up: imports, numba compilation, tracing
+    local = {n: timed(n, "local", 1) for n in points}
+    n = max(points)
+    one, two = timed(n, "process", 1), timed(n, "process", 2)
+    return {
+        "points": list(points), "max_bits_per_point": max_bits,
+        "local_seconds": local,
+        "local_seconds_per_point": {k: v / k for k, v in local.items()},
+        "process_1_worker_seconds": one, "process_2_workers_seconds": two,
+        "process_speedup_2_vs_1": one / two,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lssc_sim.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -194,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     p_link.add_argument("--blocks", type=int, default=128, help="blocks per operating point and path")
     p_bler = sub.add_parser("bler", help="BLER curves of both decoders")
     p_bler.add_argument("--out", type=Path, default=OUT_DIR)
+    p_scaling = sub.add_parser("scaling", help="sweep time vs Points; process executor, 2 workers vs 1")
+    p_scaling.add_argument("--json", type=Path, default=OUT_DIR / "scaling.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.what == "link":
@@ -202,6 +245,15 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"rows": rows, "table": table}, indent=1))
+        print(f"wrote {args.json}")
+    elif args.what == "scaling":
+        res = bench_scaling()
+        for count, seconds in res["local_seconds"].items():
+            print(f"local, {count:3d} Points: {seconds:6.1f} s ({seconds / count:.2f} s per Point)")
+        print(f"process executor, {max(res['points'])} Points: 1 worker {res['process_1_worker_seconds']:.1f} s, "
+              f"2 workers {res['process_2_workers_seconds']:.1f} s, speed-up {res['process_speedup_2_vs_1']:.2f}x")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res, indent=1))
         print(f"wrote {args.json}")
     else:
         args.out.mkdir(parents=True, exist_ok=True)

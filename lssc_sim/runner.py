@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -91,8 +92,10 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
 def _run_pool(scenario: Scenario, todo: list[Point], root: Path, run_id: str, workers: int, bar: tqdm) -> int:
     # spawn, not fork: TensorFlow's thread pools do not survive a fork.
     context = multiprocessing.get_context("spawn")
+    threads = max(1, (os.cpu_count() or 1) // workers)
     computed = 0
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                             initargs=(threads,)) as pool:
         pending: set[Future] = {pool.submit(_run_and_store, scenario, p, root, run_id) for p in todo}
         try:
             while pending:
@@ -106,6 +109,16 @@ def _run_pool(scenario: Scenario, todo: list[Point], root: Path, run_id: str, wo
                 future.cancel()
             raise
     return computed
+
+
+def _init_worker(threads: int) -> None:
+    """Share the cores between workers: each one's TensorFlow and numba thread pools get ``threads``."""
+    import numba
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 # Per-process caches: a built system (traced graphs, loaded weights) and the dataset are reused across Points.

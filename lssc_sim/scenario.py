@@ -63,10 +63,7 @@ class Sweep(_Strict):
     @field_validator("modulation")
     @classmethod
     def _known_modulations(cls, value: list[str]) -> list[str]:
-        for i, name in enumerate(value):
-            if name not in MODULATIONS:
-                raise ValueError(f"entry {i}: expected one of {sorted(MODULATIONS)}, found {name!r}")
-        return value
+        return _known_names(value, list(MODULATIONS))
 
     def snr_values(self) -> list[float]:
         return snr_values(self.snr_db)
@@ -91,10 +88,14 @@ class ScenarioSpec(_Strict):
     @field_validator("plots")
     @classmethod
     def _known_plots(cls, value: list[str]) -> list[str]:
-        for i, name in enumerate(value):
-            if name not in PLOTS:
-                raise ValueError(f"entry {i}: expected one of {PLOTS.names()}, found {name!r}")
-        return value
+        return _known_names(value, PLOTS.names())
+
+
+def _known_names(value: list[str], known: list[str]) -> list[str]:
+    for i, name in enumerate(value):
+        if name not in known:
+            raise ValueError(f"entry {i}: expected one of {known}, found {name!r}")
+    return value
 
 
 @dataclass(frozen=True)
