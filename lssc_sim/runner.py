@@ -82,7 +82,8 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
         store.write_csv(p.key for p in points)
         seconds = time.perf_counter() - t0
         store.write_manifest(manifest(
-            scenario.digest(), started, scenario=str(scenario.path), executor=executor, workers=workers,
+            scenario.digest(), started, scenario=str(scenario.path), executor=executor,
+            workers=workers if executor == "process" else 1,
             points_total=len(points), points_computed=computed, points_skipped=len(points) - len(todo),
             wall_seconds=round(seconds, 3), run_id=run_id,
         ))
