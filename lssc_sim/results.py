@@ -73,7 +73,7 @@ class ResultStore:
             "counters": counters,
             "seconds": seconds,
             "run_id": run_id,
-            "finished": _now(),
+            "finished": utc_now(),
         }
         atomic_write_text(self.path(key), json.dumps(record, indent=1, sort_keys=True, default=_jsonable))
 
@@ -113,7 +113,7 @@ def manifest(scenario_digest: str, started: str, **extra: Any) -> dict[str, Any]
     return {
         "scenario_hash": scenario_digest,
         "started": started,
-        "finished": _now(),
+        "finished": utc_now(),
         "versions": _versions(),
         "git_commit": _git_commit(),
         "platform": platform.platform(),
@@ -123,7 +123,7 @@ def manifest(scenario_digest: str, started: str, **extra: Any) -> dict[str, Any]
     }
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 

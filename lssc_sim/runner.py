@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from lssc_sim.results import ResultStore, _now, manifest
+from lssc_sim.results import ResultStore, manifest, utc_now
 from lssc_sim.scenario import Point, Scenario
 from lssc_sim.seeding import derive_seed, seed_everything
 from lssc_sim.systems.base import Counters, PointContext
@@ -61,23 +61,23 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
     if workers < 1:
         raise ValueError(f"expected workers >= 1, found {workers}")
     store = ResultStore(out_dir)
-    started, t0 = _now(), time.perf_counter()
+    started, t0 = utc_now(), time.perf_counter()
     points = scenario.points()
     todo = [p for p in points if force or not store.has(p.key)]
     store.write_scenario(scenario.resolved())
     run_id = uuid.uuid4().hex[:12]
     bar = tqdm(total=len(points), initial=len(points) - len(todo), disable=not progress, unit="point",
                desc=scenario.name, dynamic_ncols=True)
-    computed = 0
+    done: list[str] = []  # keys computed by this run, counted right even when it is interrupted
     try:
         if executor == "local" or not todo:
             for point in todo:
-                _run_and_store(scenario, point, store.root, run_id)
-                computed += 1
+                done.append(_run_and_store(scenario, point, store.root, run_id))
                 bar.update()
         else:
-            computed = _run_pool(scenario, todo, store.root, run_id, workers, bar)
+            _run_pool(scenario, todo, store.root, run_id, workers, bar, done)
     finally:
+        computed = len(done)
         bar.close()
         store.write_csv(p.key for p in points)
         seconds = time.perf_counter() - t0
@@ -90,26 +90,24 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
     return RunSummary(store.root, len(points), computed, len(points) - len(todo), seconds)
 
 
-def _run_pool(scenario: Scenario, todo: list[Point], root: Path, run_id: str, workers: int, bar: tqdm) -> int:
+def _run_pool(scenario: Scenario, todo: list[Point], root: Path, run_id: str, workers: int, bar: tqdm,
+              done: list[str]) -> None:
     # spawn, not fork: TensorFlow's thread pools do not survive a fork.
     context = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // workers)
-    computed = 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                              initargs=(threads,)) as pool:
         pending: set[Future] = {pool.submit(_run_and_store, scenario, p, root, run_id) for p in todo}
         try:
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()  # re-raise a worker's error here
-                    computed += 1
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done.append(future.result())  # re-raises a worker's error here
                     bar.update()
         except BaseException:
             for future in pending:
                 future.cancel()
             raise
-    return computed
 
 
 def _init_worker(threads: int) -> None:
