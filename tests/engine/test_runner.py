@@ -151,3 +151,23 @@ def test_cli_rejects_bad_arguments(tmp_path, args):
     with pytest.raises(SystemExit) as info:
         main([str(scenario_file(tmp_path)), *args])
     assert info.value.code == 2
+
+
+def test_ctrl_c_exits_cleanly_and_the_rerun_completes(tmp_path):
+    path = scenario_file(tmp_path, max_bits=400_000, snrs="0, 2, 4, 6, 8")
+    out = tmp_path / "interrupted"
+    cmd = [sys.executable, str(REPO / "run_scenario.py"), str(path), "--out", str(out), "--executor", "process",
+           "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(list((out / "points").glob("*.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the whole process group
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert "rerun the same command to resume" in output and "Traceback" not in output
+    stored = list((out / "points").glob("*.json"))
+    assert all(json.loads(p.read_text())["key"] == p.stem for p in stored)  # every stored Point is whole
+    subprocess.run(cmd, cwd=tmp_path, check=True, capture_output=True)
+    assert len(list((out / "points").glob("*.json"))) == 20
