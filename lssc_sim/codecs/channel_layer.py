@@ -80,8 +80,10 @@ def pack_symbols(tensors: Sequence[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
     scale : [batch, num_tensors], tf.float32
         Per-image, per-tensor factor the receiver multiplies back (side information).
     """
-    flat = [tf.reshape(tf.cast(t, tf.float32), [tf.shape(t)[0], -1]) for t in tensors]
-    reals = sum(int(f.shape[-1]) for f in flat)
+    # Static per-image sizes keep the symbol count known in graphs whose batch size is not (fit, predict).
+    sizes = [math.prod(t.shape[1:]) for t in tensors]
+    flat = [tf.reshape(tf.cast(t, tf.float32), [-1, size]) for t, size in zip(tensors, sizes, strict=True)]
+    reals = sum(sizes)
     n = -(-reals // 2)
     # Each tensor gets energy n/R per real, so the image's n symbols carry energy n in total: power 1.
     target = n / reals

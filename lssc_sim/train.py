@@ -1,0 +1,108 @@
+"""Train a codec from a YAML config: ``python -m lssc_sim.train CONFIG.yaml [--out DIR]``.
+
+The YAML holds the keys of :class:`lssc_sim.codecs.training.TrainConfig` (only those that differ from the
+defaults), e.g.::
+
+    codec: lssc
+    channel: awgn
+    epochs: 30
+    out: results/models/lssc_awgn
+
+Running it again on the same output folder resumes after the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+import lssc_sim  # noqa: F401  (silences TensorFlow's start-up logs before it is imported)
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be read or validated; the message names the file and the key."""
+
+
+def load_config(path: str | Path) -> Any:
+    """Read and validate a YAML training config.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    TrainConfig
+
+    Raises
+    ------
+    ConfigError
+        Missing file, invalid YAML, not a mapping, or a key that is unknown or has a bad value.
+    """
+    from lssc_sim.codecs.training import TrainConfig  # imports TensorFlow: only once the arguments are fine
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys (codec, epochs, ...); found {type(raw).__name__}")
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(path, exc)) from None
+
+
+def _format_errors(path: Path, exc: ValidationError) -> str:
+    """One line per problem: ``file: key.path: message``."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(part) for part in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if not where:  # a check across keys: its message starts with the key it blames
+            lines.append(f"{path}: {msg}")
+        elif err["type"] == "extra_forbidden":
+            lines.append(f"{path}: {where}: unknown key")
+        else:
+            lines.append(f"{path}: {where}: {msg} (found {err['input']!r})")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lssc_sim.train", description=__doc__.split("\n")[0])
+    parser.add_argument("config", help="YAML file of TrainConfig keys")
+    parser.add_argument("--out", help="output folder (overrides the config's `out`)")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    from lssc_sim.codecs.training import train
+
+    try:
+        result = train(config, out_dir=args.out, progress=not args.quiet)
+    except ValueError as exc:  # e.g. no output folder, or a folder holding another config's run
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 2
+    print(f"best val mIoU {result.best_val_miou:.4f} after {result.epochs_run} epochs: {result.model_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
