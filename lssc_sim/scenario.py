@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lssc_sim.channels import CHANNELS, make_channel
+from lssc_sim.config import format_errors, read_yaml
 from lssc_sim.data import DATASETS, DatasetSpec
 from lssc_sim.digital.modem import MODULATIONS
 from lssc_sim.plots import PLOTS
@@ -238,13 +238,7 @@ def load_scenario(path: str | Path, quick: bool = False) -> Scenario:
         The file is missing, is not YAML, or violates the schema; every problem found is listed.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"{path}: scenario file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
-    return scenario_from_dict(raw, path, quick)
+    return scenario_from_dict(read_yaml(path, ScenarioError), path, quick)
 
 
 def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = False) -> Scenario:
@@ -256,7 +250,7 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
     try:
         spec = ScenarioSpec.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(path, exc, raw, ScenarioSpec)) from None
+        raise ScenarioError(format_errors(path, exc, raw, ScenarioSpec)) from None
 
     problems: list[str] = []
     systems: dict[str, SystemConfig] = {}
@@ -271,7 +265,7 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
             config = cls.model_validate(entry)
             variants = list(_system_variants(config))  # validates every swept value too
         except ValidationError as exc:
-            problems.append(_format_errors(path, exc, entry, cls, prefix=where))
+            problems.append(format_errors(path, exc, entry, cls, prefix=where))
             continue
         except (KeyError, TypeError, ValueError) as exc:
             problems.append(f"{path}: {where}.sweep: {exc}")
@@ -310,59 +304,3 @@ def _quick_spec(spec: ScenarioSpec) -> ScenarioSpec:
         update["dataset"] = spec.dataset.model_copy(
             update={"num_images": min(spec.dataset.num_images, QUICK_NUM_IMAGES)})
     return spec.model_copy(update=update)
-
-
-def _format_errors(path: Path, exc: ValidationError, raw: Any, model: type[BaseModel], prefix: str = "") -> str:
-    lines = []
-    for err in exc.errors():
-        keys = _input_path(raw, err["loc"], err["type"])
-        where = ".".join([prefix] * bool(prefix) + [str(k) for k in keys]) or "<top level>"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, keys[:-1])
-            expected = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-            lines.append(f"{path}: {where}: unknown key{expected} (found {keys[-1]!r})")
-        elif err["type"] == "missing":
-            lines.append(f"{path}: {where}: missing required key")
-        elif err["type"] in ("value_error", "type_error", "assertion_error"):  # our validators' own words
-            lines.append(f"{path}: {where}: {msg}")
-        else:
-            lines.append(f"{path}: {where}: expected: {msg[0].lower() + msg[1:]}; found {err['input']!r}")
-    return "\n".join(lines)
-
-
-def _input_path(raw: Any, loc: tuple, err_type: str) -> list:
-    """The part of a pydantic error location that exists in the input (drops union tags)."""
-    keys, node = [], raw
-    for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            keys.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            keys.append(part)
-            node = node[part]
-        elif err_type == "missing" and i == len(loc) - 1:
-            keys.append(part)
-    return keys
-
-
-def _allowed_keys(model: type[BaseModel], keys: list) -> list[str]:
-    for key in keys:
-        if isinstance(key, int):
-            continue
-        info = model.model_fields.get(key)
-        sub = _model_in(info.annotation) if info else None
-        if sub is None:
-            return []
-        model = sub
-    return sorted(model.model_fields)
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None

@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 import lssc_sim  # noqa: F401  (silences TensorFlow's start-up logs before it is imported)
+from lssc_sim.config import format_errors, read_yaml
 
 
 class ConfigError(ValueError):
@@ -48,33 +48,13 @@ def load_config(path: str | Path) -> Any:
     from lssc_sim.codecs.training import TrainConfig  # imports TensorFlow: only once the arguments are fine
 
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_yaml(path, ConfigError)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys (codec, epochs, ...); found {type(raw).__name__}")
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(path, exc)) from None
-
-
-def _format_errors(path: Path, exc: ValidationError) -> str:
-    """One line per problem: ``file: key.path: message``."""
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(part) for part in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if not where:  # a check across keys: its message starts with the key it blames
-            lines.append(f"{path}: {msg}")
-        elif err["type"] == "extra_forbidden":
-            lines.append(f"{path}: {where}: unknown key")
-        else:
-            lines.append(f"{path}: {where}: {msg} (found {err['input']!r})")
-    return "\n".join(lines)
+        raise ConfigError(format_errors(path, exc, raw, TrainConfig)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
