@@ -13,7 +13,7 @@ import itertools
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,6 @@ class Point:
     snr_db: float
     channel: dict[str, Any] | None
     modulation: str | None
-    overrides: dict[str, Any] = field(default_factory=dict)
     key: str = ""
 
     def params(self) -> dict[str, Any]:
@@ -146,13 +145,13 @@ class Scenario:
         }
         points = []
         for label, config in self.systems.items():
-            for overrides, resolved in _system_variants(config):
+            for resolved in _system_variants(config):
                 values = [axis_values[a] if a in resolved.axes else [None] for a in AXES]
                 if "snr_db" in resolved.axes and resolved.snr_db is not None:
                     values[0] = snr_values(resolved.snr_db)
                 for snr_db, channel, modulation in itertools.product(*values):
                     point = Point(label, resolved, snr_db if snr_db is not None else math.nan, channel,
-                                  modulation, overrides)
+                                  modulation)
                     points.append(_with_key(point, self))
         return points
 
@@ -180,13 +179,13 @@ def _with_key(point: Point, scenario: Scenario) -> Point:
         "modulation": point.modulation,
     }
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    return Point(point.system, point.config, point.snr_db, point.channel, point.modulation, point.overrides, key)
+    return Point(point.system, point.config, point.snr_db, point.channel, point.modulation, key)
 
 
-def _system_variants(config: SystemConfig) -> Iterator[tuple[dict[str, Any], SystemConfig]]:
+def _system_variants(config: SystemConfig) -> Iterator[SystemConfig]:
     """One resolved config per combination of the system's own ``sweep`` (dotted parameter paths)."""
     if not config.sweep:
-        yield {}, config
+        yield config
         return
     names = list(config.sweep)
     base = config.model_dump(mode="python", exclude={"sweep"})
@@ -194,7 +193,7 @@ def _system_variants(config: SystemConfig) -> Iterator[tuple[dict[str, Any], Sys
         data = copy.deepcopy(base)
         for name, value in zip(names, combo, strict=True):
             _set_dotted(data, name, value)
-        yield dict(zip(names, combo, strict=True)), type(config).model_validate(data)
+        yield type(config).model_validate(data)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -273,7 +272,7 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
         if config.needs_dataset and spec.dataset is None:
             problems.append(f"{path}: dataset: system {label!r} ({kind}) needs images; expected a dataset "
                             f"section (known datasets: {DATASETS.names()}), found none")
-        for _, resolved in variants:
+        for resolved in variants:
             for message in resolved.check_files():
                 problems.append(f"{path}: {where}: {message}")
         systems[label] = _quick_system(config) if quick else config
