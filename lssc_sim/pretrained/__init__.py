@@ -1,0 +1,98 @@
+"""Shipped model weights and how to load any trained split codec by name or folder.
+
+Each shipped model is a folder ``lssc_sim/pretrained/<name>/`` holding what ``python -m lssc_sim.train``
+writes (``encoder.keras``, ``decoder.keras``, ``card.json``; the training by-products are not shipped), made by
+the config beside it: ``python -m lssc_sim.train lssc_sim/pretrained/<name>.yaml``.
+
+- ``unet_segmenter``: the 4-level UNet trained on clean images, the digital baseline's receiver.
+- ``lssc_awgn``: LSSC trained end to end through AWGN at SNRs drawn in [1, 20] dB.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PRETRAINED_DIR = Path(__file__).resolve().parent
+MODEL_FILES = ("encoder.keras", "decoder.keras", "card.json")
+
+
+@dataclass(frozen=True)
+class TrainedCodec:
+    """The two halves of a trained codec and its card.
+
+    Attributes
+    ----------
+    encoder : keras.Model
+        image float32 [B, H, W, 3] in [0, 1] -> list of transmitted tensors.
+    decoder : keras.Model
+        list of received tensors -> logits float32 [B, H, W, num_classes].
+    card : dict
+        ``card.json``: codec, dataset, seed, command, epochs, validation mIoU, sha256, config.
+    folder : Path
+    """
+
+    encoder: Any
+    decoder: Any
+    card: dict[str, Any]
+    folder: Path
+
+    @property
+    def transmitted_shapes(self) -> list[tuple[int, ...]]:
+        """Per-image shape of each tensor the encoder sends."""
+        return [tuple(int(d) for d in t.shape[1:]) for t in self.encoder.outputs]
+
+    def segment(self, images):
+        """Logits float32 [B, H, W, C] of float32 images [B, H, W, 3] in [0, 1], with no channel between."""
+        return self.decoder(self.encoder(images, training=False), training=False)
+
+
+def names() -> list[str]:
+    """Names of the shipped models (folders with a card)."""
+    return sorted(p.parent.name for p in PRETRAINED_DIR.glob("*/card.json"))
+
+
+def resolve(weights: str) -> Path:
+    """The folder of ``weights``: a shipped model's name or a folder path (``train``'s output folder)."""
+    folder = PRETRAINED_DIR / weights if "/" not in weights and "\\" not in weights else Path(weights)
+    return folder
+
+
+def missing_files(weights: str) -> list[str]:
+    """Problems finding ``weights`` (empty when loadable), for up-front scenario checks."""
+    folder = resolve(weights)
+    missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
+    if not missing:
+        return []
+    hint = f"; shipped models: {', '.join(names()) or 'none'}" if folder.parent == PRETRAINED_DIR else ""
+    return [f"weights {weights!r}: {folder} lacks {', '.join(missing)}{hint}"]
+
+
+def load(weights: str) -> TrainedCodec:
+    """Load a trained codec's halves.
+
+    Parameters
+    ----------
+    weights : str
+        A shipped model's name (``"lssc_awgn"``) or the path of a training output folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder lacks a file; the message lists the shipped names.
+    """
+    problems = missing_files(weights)
+    if problems:
+        raise FileNotFoundError(problems[0])
+    import keras
+
+    import lssc_sim.codecs  # noqa: F401  (registers the custom layers before loading)
+    import lssc_sim.codecs.training  # noqa: F401  (and the loss)
+
+    folder = resolve(weights)
+    encoder = keras.saving.load_model(folder / "encoder.keras", compile=False)
+    decoder = keras.saving.load_model(folder / "decoder.keras", compile=False)
+    card = json.loads((folder / "card.json").read_text())
+    return TrainedCodec(encoder, decoder, card, folder)
