@@ -10,6 +10,11 @@ k = 4032, rate 1/2), the Eb/N0 of each at BLER 1e-2 and their gap; JSON, then a 
 ``python -m lssc_sim.bench scaling [--json PATH]``: sweep wall time against the number of Points, and the
 process executor with 2 workers against 1 (each worker gets its share of the cores' threads).
 
+``python -m lssc_sim.bench mainjob [SCENARIO] [--workers N] [--json PATH]``: the main job run from scratch in a
+child process, as a user runs it: wall time, time by stage (source coding, LDPC encoding, channel and
+demapping, decoding, source decoding, segmentation; the semantic codec's encoding, channel, decoding) and peak
+memory.
+
 Eb/N0 counts ``Eb`` per LDPC information bit (CRC included): ``Es/N0 = Eb/N0 * bits_per_symbol * k / n``.
 """
 
@@ -226,6 +231,42 @@ def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_00
     }
 
 
+def bench_main_job(scenario: Path, workers: int = 1) -> dict:
+    """Wall time, time by stage and peak memory of a scenario run from scratch, as a user runs it.
+
+    The scenario runs in a child process (``python run_scenario.py SCENARIO --out TMP``) into an empty folder, so
+    imports, weight loading and numba compilation are all counted; the peak resident memory is the child's
+    (and its workers') ``ru_maxrss``. Stage times are summed over the Points' ``stage_seconds``.
+    """
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+    from collections import Counter
+
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "run_scenario.py", str(scenario), "--out", out, "--no-progress"]
+        if workers > 1:
+            command += ["--executor", "process", "--workers", str(workers)]
+        t0 = time.perf_counter()
+        subprocess.run(command, check=True, cwd=Path(__file__).resolve().parent.parent)
+        wall = time.perf_counter() - t0
+        stages: Counter = Counter()
+        point_seconds: Counter = Counter()
+        for path in Path(out, "points").glob("*.json"):
+            record = json.loads(path.read_text())
+            stages.update(record["counters"].get("stage_seconds", {}))
+            point_seconds[record["params"]["kind"]] += record["seconds"]
+        points = len(list(Path(out, "points").glob("*.json")))
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    return {
+        "scenario": str(scenario), "workers": workers, "points": points, "wall_seconds": wall,
+        "point_seconds_by_kind": dict(point_seconds),
+        "stage_seconds": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
+        "peak_rss_gib": peak_kib / 2**20,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lssc_sim.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -237,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     p_bler.add_argument("--out", type=Path, default=OUT_DIR)
     p_scaling = sub.add_parser("scaling", help="sweep time vs Points; process executor, 2 workers vs 1")
     p_scaling.add_argument("--json", type=Path, default=OUT_DIR / "scaling.json")
+    p_main = sub.add_parser("mainjob", help="time by stage and peak memory of the main job, from scratch")
+    p_main.add_argument("scenario", nargs="?", type=Path, default=Path("scenarios/awgn_sweep.yaml"))
+    p_main.add_argument("--workers", type=int, default=1)
+    p_main.add_argument("--json", type=Path, default=OUT_DIR / "mainjob.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.what == "link":
@@ -245,6 +290,16 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"rows": rows, "table": table}, indent=1))
+        print(f"wrote {args.json}")
+    elif args.what == "mainjob":
+        res = bench_main_job(args.scenario, args.workers)
+        print(f"{res['scenario']}: {res['points']} Points in {res['wall_seconds']:.1f} s wall, "
+              f"peak memory {res['peak_rss_gib']:.2f} GiB")
+        print("seconds in Points by system kind:", {k: round(v, 1) for k, v in res["point_seconds_by_kind"].items()})
+        for stage, seconds in res["stage_seconds"].items():
+            print(f"  {stage:18s} {seconds:8.1f} s")
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(res, indent=1))
         print(f"wrote {args.json}")
     elif args.what == "scaling":
         res = bench_scaling()

@@ -180,3 +180,7 @@ def bler_vs_ebno(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
     """Block error rate of the coded links against Eb/N0, Shannon limits dotted."""
     return _error_rate_plot(rows, out_dir, title, metric="bler", x="ebno_db", name="bler_vs_ebno",
                             coded_only=True, with_theory_curves=False)
+
+
+# The plots of the image systems and of the codec comparisons register themselves into PLOTS.
+from lssc_sim import codec_plots, image_plots  # noqa: E402, F401

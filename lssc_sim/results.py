@@ -27,6 +27,8 @@ import yaml
 
 # Leading columns of results.csv; the rest follow alphabetically (parameters, then counters).
 LEADING_COLUMNS = ("system", "kind", "channel", "modulation", "snr_db", "key")
+# Counters kept in the Point files but not in results.csv: wall-clock times differ run to run, the CSV must not.
+TIMING_COUNTERS = ("stage_seconds",)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -83,7 +85,8 @@ class ResultStore:
         for key in keys:
             record = self.load(key)
             if record is not None:
-                rows.append({**record["params"], **record["counters"]})
+                counters = {k: v for k, v in record["counters"].items() if k not in TIMING_COUNTERS}
+                rows.append({**record["params"], **counters})
         columns = [c for c in LEADING_COLUMNS if any(c in r for r in rows)]
         columns += sorted({c for r in rows for c in r} - set(columns))
         lines = io.StringIO()

@@ -421,7 +421,7 @@ def _finish(config: TrainConfig, out: Path, state: dict[str, Any]) -> TrainResul
         "codec": config.codec,
         "dataset": config.dataset_spec("train").model_dump(mode="json"),
         "seed": config.seed,
-        "command": " ".join(sys.argv),
+        "command": _command(),
         "epochs_run": state["epoch"],
         "best_val_miou": state["best"],
         "val_snr_db": config.val_snr_db if config.channel is not None else None,
@@ -469,6 +469,17 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, progress: bool
             callbacks=_callbacks(config, out, state, model, val, progress),
         )
     return _finish(config, out, state)
+
+
+def _command() -> str:
+    """The command line that is running, without machine paths: ``python -m lssc_sim.train CONFIG`` or
+    ``python run_scenario.py SCENARIO``."""
+    program = Path(sys.argv[0])
+    if program.name == "train.py" and program.parent.name == "lssc_sim":
+        program_text = "-m lssc_sim.train"
+    else:
+        program_text = program.name
+    return " ".join(["python", program_text, *sys.argv[1:]])
 
 
 def _seed(seed: int) -> None:

@@ -43,7 +43,7 @@ class Transmission:
     counters : dict
         ``blocks`` (sent), ``blocks_decoded``, ``block_errors`` (decoded blocks whose payload differs),
         ``crc_failures``, ``bits_decoded`` (payload bits of decoded blocks), ``bit_errors`` (among them),
-        ``coded_bits``, ``coded_bit_errors`` (hard decisions on the channel LLRs, all blocks),
+        ``coded_bits``, ``coded_bit_errors`` (hard decisions on the channel LLRs of the decoded blocks),
         ``channel_uses``.
     seconds : dict
         Wall time of ``channel_demapping`` (QAM mapping, channel, equalizer, demapper) and ``fec_decoding``.
@@ -102,10 +102,8 @@ class ImageLink:
             noise = rng.standard_normal((stacked.shape[0], 2 * self.symbols_per_block), np.float32)
             llr = map_awgn_demap(stacked, no, self.tables, noise, exact=self.modem.demapping == "app")
             return np.split(llr, np.cumsum([c.shape[0] for c in coded])[:-1])
-        out = []
-        for c in coded:
-            out.append(self._tf_front(tf.constant(c, tf.float32), tf.constant(no, tf.float32)).numpy())
-        return out
+        # one frame per image: a frame-coherent channel fades once for all of an image's blocks
+        return [self._tf_front(tf.constant(c, tf.float32), tf.constant(no, tf.float32)).numpy() for c in coded]
 
     def _tf_front_impl(self, coded: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
         x = self.modem.map(coded)  # [num_blocks, n / m]
@@ -140,41 +138,53 @@ class ImageLink:
         early_stop : bool
             Stop decoding an image after the round holding its first CRC failure (strict receivers).
         """
-        t0 = time.perf_counter()
-        llrs = self.llr(coded, no, rng)
-        t1 = time.perf_counter()
         nb = [c.shape[0] for c in coded]
         hat = [np.zeros_like(p) for p in payloads]
         crc_ok = [np.zeros(n, bool) for n in nb]
         decoded = [np.zeros(n, bool) for n in nb]
+        seconds = {"channel_demapping": 0.0, "fec_decoding": 0.0}
+        # AWGN blocks are independent: only the blocks about to be decoded are demapped (their noise drawn
+        # then). Fading channels are demapped per whole image, so that a frame keeps its one gain.
+        lazy = isinstance(self.channel, AWGNChannel)
+        t0 = time.perf_counter()
+        llrs = None if lazy else self.llr(coded, no, rng)
+        seconds["channel_demapping"] += time.perf_counter() - t0
+        coded_errors = 0
         alive = list(range(len(coded)))
         step = self.round_blocks if early_stop else max(nb, default=1)
         for start in range(0, max(nb, default=0), step):
             jobs = [(i, start, min(start + step, nb[i])) for i in alive if nb[i] > start]
             if not jobs:
                 break
-            bits, ok = self.decode(np.concatenate([llrs[i][a:b] for i, a, b in jobs]))
+            t0 = time.perf_counter()
+            sent = [coded[i][a:b] for i, a, b in jobs]
+            llr = (np.concatenate(self.llr(sent, no, rng)) if lazy
+                   else np.concatenate([llrs[i][a:b] for i, a, b in jobs]))
+            coded_errors += int(np.count_nonzero((llr > 0) != np.concatenate(sent)))
+            t1 = time.perf_counter()
+            bits, ok = self.decode(llr)
+            seconds["channel_demapping"] += t1 - t0
+            seconds["fec_decoding"] += time.perf_counter() - t1
             at = 0
             for i, a, b in jobs:
                 hat[i][a:b], crc_ok[i][a:b], decoded[i][a:b] = bits[at: at + b - a], ok[at: at + b - a], True
                 at += b - a
             if early_stop:
                 alive = [i for i in alive if crc_ok[i][: start + step].all()]
-        t2 = time.perf_counter()
+        num_decoded = int(sum(d.sum() for d in decoded))
         counters = {
             "blocks": sum(nb),
-            "blocks_decoded": int(sum(d.sum() for d in decoded)),
+            "blocks_decoded": num_decoded,
             "block_errors": int(sum((np.any(h != p, axis=1) & d).sum()
                                     for h, p, d in zip(hat, payloads, decoded, strict=True))),
             "crc_failures": int(sum((~c & d).sum() for c, d in zip(crc_ok, decoded, strict=True))),
-            "bits_decoded": int(sum(d.sum() for d in decoded)) * self.code.payload_bits,
+            "bits_decoded": num_decoded * self.code.payload_bits,
             "bit_errors": int(sum(np.count_nonzero((h != p)[d])
                                   for h, p, d in zip(hat, payloads, decoded, strict=True))),
-            "coded_bits": sum(nb) * self.code.n,
-            "coded_bit_errors": int(sum(np.count_nonzero((x > 0) != c) for x, c in zip(llrs, coded, strict=True))),
+            "coded_bits": num_decoded * self.code.n,
+            "coded_bit_errors": coded_errors,
             "channel_uses": sum(nb) * self.symbols_per_block,
         }
         streams = [np.packbits(h.reshape(-1)).tobytes() if d.all() else None
                    for h, d in zip(hat, decoded, strict=True)]
-        seconds = {"channel_demapping": t1 - t0, "fec_decoding": t2 - t1}
         return Transmission(streams, crc_ok, decoded, counters, seconds)

@@ -1,0 +1,187 @@
+"""The ``semantic`` system: a split codec's encoder, its features sent as analog symbols, its decoder segments.
+
+The device half runs once per image and process (it does not depend on the SNR); per Point the transmitted
+tensors cross :class:`~lssc_sim.codecs.channel_layer.AnalogChannel` (power normalised per image, the Point's
+channel and SNR, perfect-CSI equalizer) and the server half segments. Weights come from a shipped model's name,
+a training output folder, or a ``train:`` section trained on first use (resumable, cached in ``out``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from lssc_sim import pretrained
+from lssc_sim.metrics import ConfusionMatrix
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
+from lssc_sim.systems.segmentation import dataset_arrays, scores
+
+TRAINED_DIR = Path("results") / "models"  # where `train:` sections without `out` are trained
+
+
+@SYSTEMS.register("semantic")
+class SemanticConfig(SystemConfig):
+    """A trained split codec over the channel.
+
+    Exactly one of ``weights`` (a shipped name such as ``lssc_awgn``, or a folder written by
+    ``python -m lssc_sim.train``) and ``train`` (the keys of a training config, trained on first use).
+    """
+
+    kind: Literal["semantic"] = "semantic"
+    weights: str | None = Field(None, description="shipped model name or training output folder")
+    train: dict[str, Any] | None = Field(None, description="a training config (python -m lssc_sim.train keys)")
+    equalizer: Literal["zf", "mmse"] = "zf"
+    batch_size: int = Field(16, ge=1)
+    complexity: bool = Field(False, description="also report parameters, size, FLOPs and the objective Q, at "
+                                                "the trained width and at the paper's (base width 64)")
+
+    axes = frozenset({"snr_db", "channel"})
+    needs_dataset = True
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.weights is None) == (self.train is None):
+            raise ValueError("expected exactly one of weights (a name or folder) and train (a training config)")
+        if self.train is not None:
+            self.train_config()  # validated now, so a typo fails before any Point runs
+        return self
+
+    def train_config(self):
+        """The validated :class:`~lssc_sim.codecs.training.TrainConfig` of ``train`` (out filled in)."""
+        from lssc_sim.codecs.training import TrainConfig
+
+        config = TrainConfig.model_validate(self.train)
+        if config.out is None:
+            digest = hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+            config = config.model_copy(update={"out": str(TRAINED_DIR / f"{config.codec}_{digest[:12]}")})
+        return config
+
+    def check_files(self) -> list[str]:
+        return [] if self.weights is None else pretrained.missing_files(self.weights)
+
+    def build(self) -> SemanticRun:
+        return SemanticRun(self)
+
+    def quick(self) -> Self:
+        return self
+
+
+class SemanticRun:
+    """Runs Points of one :class:`SemanticConfig`; keeps the halves, traced graphs and encoder outputs."""
+
+    def __init__(self, config: SemanticConfig) -> None:
+        import tensorflow as tf
+
+        self.config = config
+        weights = config.weights
+        if weights is None:
+            from lssc_sim.codecs.training import train
+
+            train_config = config.train_config()
+            train(train_config, progress=False)
+            weights = train_config.out
+        self.model = pretrained.load(weights)
+        self.shapes = self.model.transmitted_shapes
+        self._encode = tf.function(lambda x: self.model.encoder(x, training=False), reduce_retracing=True)
+        self._decode = tf.function(lambda t: self.model.decoder(t, training=False), reduce_retracing=True)
+        self._channels: dict[str, Any] = {}
+        self._sent: dict[int, list[list[np.ndarray]]] = {}
+        self.complexity = complexity_counters(self.model) if config.complexity else {}
+
+    def __call__(self, ctx: PointContext) -> Counters:
+        import tensorflow as tf
+
+        from lssc_sim.codecs.channel_layer import channel_uses_of
+
+        seconds = Counter()
+        images, masks = dataset_arrays(ctx.dataset)
+        t = time.perf_counter()
+        sent = self._sent_tensors(ctx.dataset, images)
+        seconds["encoding"] += time.perf_counter() - t
+        channel = self._channel(ctx)
+        cm = ConfusionMatrix(ctx.dataset.num_classes, ctx.dataset.ignore_index)
+        clean = ConfusionMatrix(ctx.dataset.num_classes, ctx.dataset.ignore_index)
+        for start, tensors in zip(range(0, len(images), self.config.batch_size), sent, strict=True):
+            target = masks[start: start + len(tensors[0])]
+            t = time.perf_counter()
+            received = channel(tensors, tf.constant(ctx.snr_db, tf.float32))
+            seconds["channel"] += time.perf_counter() - t
+            t = time.perf_counter()
+            cm.update(np.argmax(self._decode(received), axis=-1), target)
+            clean.update(np.argmax(self._decode(tensors), axis=-1), target)
+            seconds["decoding"] += time.perf_counter() - t
+        uses = channel_uses_of(self.shapes)
+        pixels = images.shape[1] * images.shape[2]
+        return {
+            **scores(cm),
+            "clean_miou": clean.miou(),
+            "images": len(images),
+            "channel_uses": uses * len(images),
+            "channel_uses_per_image": uses,
+            "channel_uses_per_pixel": uses / pixels,
+            "side_info_reals_per_image": len(self.shapes),
+            "transmitted_reals_per_image": sum(int(np.prod(s)) for s in self.shapes),
+            **{k: v for k, v in self.complexity.items() if not k.startswith("_")},
+            **({"q": self.complexity["_q"](cm.miou())} if self.complexity else {}),  # Q at this Point's SNR
+            "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
+        }
+
+    def _sent_tensors(self, dataset, images: np.ndarray) -> list[list[np.ndarray]]:
+        """Encoder outputs per batch (float32 arrays), computed once per dataset."""
+        if id(dataset) not in self._sent:
+            b = self.config.batch_size
+            self._sent[id(dataset)] = [
+                [np.asarray(t) for t in self._encode(images[i: i + b].astype(np.float32) / 255.0)]
+                for i in range(0, len(images), b)
+            ]
+        return self._sent[id(dataset)]
+
+    def _channel(self, ctx: PointContext):
+        import tensorflow as tf
+
+        from lssc_sim.codecs.channel_layer import AnalogChannel
+
+        key = repr(ctx.channel)
+        if key not in self._channels:
+            layer = AnalogChannel(ctx.channel.spec(), equalizer=self.config.equalizer)
+            self._channels[key] = tf.function(lambda t, snr: layer(t, snr_db=snr), reduce_retracing=True)
+        return self._channels[key]
+
+
+def complexity_counters(model: pretrained.TrainedCodec) -> dict[str, Any]:
+    """Size and FLOPs of a trained codec as trained and rebuilt at base width 64 (the paper's scale), with the
+    parts of the objective Q (FLOPs G and size M relative to the 4-level UNet of the same width and input).
+
+    ``_q`` is a function of the mIoU giving Q; it is not a counter.
+    """
+    from lssc_sim.codecs import CODECS, SplitCodec, codec_complexity, objective_q
+    from lssc_sim.codecs.complexity import reference_unet
+
+    config = model.card["config"]
+    size, classes = config["image_size"], int(model.decoder.outputs[0].shape[-1])
+    shapes = tuple(model.transmitted_shapes)
+    trained = codec_complexity(SplitCodec(model.encoder, model.decoder, config["codec"], shapes))
+    kwargs = dict(depth=config["depth"], num_classes=classes, image_size=size, bandwidth=config["bandwidth"])
+    if config.get("decoder_kernel") is not None:
+        kwargs["decoder_kernel"] = config["decoder_kernel"]
+    paper = codec_complexity(CODECS.get(config["codec"])(base_width=64, **kwargs))
+    reference = reference_unet(config["base_width"], size, classes)
+    out: dict[str, Any] = {"codec": config["codec"], "depth": config["depth"], "base_width": config["base_width"]}
+    for prefix, report in (("", trained), ("base64_", paper)):
+        out.update({
+            f"{prefix}params": report.params,
+            f"{prefix}size_mb": report.size_mb,
+            f"{prefix}gflops": report.flops_total / 1e9,
+            f"{prefix}gflops_device": report.flops_device / 1e9,
+        })
+    out["q_flops_ratio"] = trained.flops_total / reference.flops_total  # G of eq. 7
+    out["q_size_ratio"] = trained.params / reference.params  # M of eq. 7
+    out["_q"] = lambda miou: objective_q(miou, trained, reference)
+    return out

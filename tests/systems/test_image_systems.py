@@ -1,0 +1,121 @@
+"""The image systems end to end with tiny trained models: the semantic codec over the channel, the digital image
+link with its receiver, the counters they report, and the honesty checks of the comparison."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from lssc_sim.channels import make_channel
+from lssc_sim.codecs.training import TrainConfig, train
+from lssc_sim.data import DatasetSpec, load_dataset
+from lssc_sim.seeding import seed_everything
+from lssc_sim.systems.base import PointContext
+from lssc_sim.systems.digital import DigitalImageConfig
+from lssc_sim.systems.semantic import SemanticConfig
+
+TINY = dict(image_size=32, base_width=4, train_images=48, val_images=16, batch_size=8, epochs=2)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A tiny LSSC trained through AWGN and a tiny clean UNet segmenter (folders of python -m lssc_sim.train)."""
+    root = tmp_path_factory.mktemp("models")
+    train(TrainConfig(codec="lssc", depth=2, channel="awgn", **TINY), out_dir=root / "lssc", progress=False)
+    train(TrainConfig(codec="unet", depth=2, **TINY), out_dir=root / "unet", progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_dataset(DatasetSpec(name="synthetic_portraits", split="test", num_images=12, image_size=32))
+
+
+def run(system, dataset, snr_db, channel="awgn", modulation=None, seed=3):
+    return system(PointContext(snr_db, make_channel(channel), modulation, seed_everything(seed), dataset))
+
+
+def test_semantic_system_counts_channel_uses_and_is_reproducible(models, dataset):
+    system = SemanticConfig(weights=str(models / "lssc")).build()
+    c = run(system, dataset, 5.0)
+    reals = sum(math.prod(s) for s in system.shapes)
+    assert c["channel_uses_per_image"] == math.ceil(reals / 2) == c["channel_uses"] / 12
+    assert c["channel_uses_per_pixel"] == pytest.approx(c["channel_uses_per_image"] / 32**2)
+    assert 0 <= c["miou"] <= 1 and len(c["per_class_iou"]) == 2
+    assert {"encoding", "channel", "decoding"} <= set(c["stage_seconds"])
+    again = run(system, dataset, 5.0)
+    assert {k: v for k, v in again.items() if k != "stage_seconds"} == {
+        k: v for k, v in c.items() if k != "stage_seconds"}
+
+
+def test_semantic_system_at_high_snr_scores_like_without_noise(models, dataset):
+    system = SemanticConfig(weights=str(models / "lssc")).build()
+    high, low = run(system, dataset, 50.0), run(system, dataset, -20.0)
+    assert high["miou"] == pytest.approx(high["clean_miou"], abs=0.01)
+    assert low["pixel_accuracy"] < high["pixel_accuracy"] or high["pixel_accuracy"] > 0.99
+
+
+def test_semantic_complexity_columns(models, dataset):
+    c = run(SemanticConfig(weights=str(models / "lssc"), complexity=True).build(), dataset, 10.0)
+    assert c["codec"] == "lssc" and c["depth"] == 2 and c["base_width"] == 4
+    assert c["base64_gflops"] > 100 * c["gflops"] > 0  # width 64 vs 4: 256x the FLOPs of most layers
+    assert c["q"] == pytest.approx(c["miou"] - 0.1 * c["q_flops_ratio"] - 0.2 * c["q_size_ratio"])
+
+
+def test_semantic_config_needs_weights_or_train():
+    with pytest.raises(ValidationError, match="exactly one of weights"):
+        SemanticConfig()
+    with pytest.raises(ValidationError, match="codec"):
+        SemanticConfig(train={"codec": "no_such_codec"})
+    assert SemanticConfig(weights="no_such_model").check_files()[0].startswith("weights 'no_such_model'")
+
+
+def _digital(models, **kwargs):
+    return DigitalImageConfig(receiver={"segmenter": str(models / "unet"), **kwargs.pop("receiver", {})},
+                              fec={"k": 1000, "rate": 0.5, "decoder": "fast"}, **kwargs).build()
+
+
+def test_digital_link_above_the_cliff_is_lossless(models, dataset):
+    c = run(_digital(models), dataset, 20.0, modulation="qpsk")
+    assert c["images_lost"] == 0 and c["images_exact"] == 12
+    assert c["miou"] == c["clean_miou"]  # exactly: the receiver segments the very images that were sent
+    assert c["block_errors"] == c["bit_errors"] == 0 and c["blocks_decoded"] == c["blocks"]
+    assert c["source_bits_per_pixel"] > 1
+    rate = c["code_rate"]
+    # the channel carries the source bits plus padding plus CRC24 per block, at code rate k/n
+    expected_uses = (c["source_bits_per_image"] * 12 + c["padding_bits"] + 24 * c["blocks"]) / (2 * rate)
+    assert c["channel_uses"] == pytest.approx(expected_uses, rel=1e-9)
+    assert c["ebno_db"] == pytest.approx(20.0 - 10 * np.log10(c["source_bits_per_image"] / c["channel_uses_per_image"]))
+
+
+def test_digital_link_below_the_cliff_loses_every_image_to_the_fallback(models, dataset):
+    c = run(_digital(models), dataset, -5.0, modulation="qpsk")
+    assert c["images_lost"] == c["images_lost_crc"] == 12
+    assert c["miou"] == c["lost_miou"]  # what the receiver shows is the grey fallback, segmented
+    assert c["blocks_decoded"] < c["blocks"]  # strict early stopping skipped the hopeless blocks
+    assert c["bler"] > 0.9
+
+
+def test_tolerant_receiver_decodes_every_block_and_never_crashes(models, dataset):
+    system = _digital(models, receiver={"mode": "tolerant"})
+    for snr in (-5.0, 1.0, 2.0, 3.0):
+        c = run(system, dataset, snr, modulation="qpsk")
+        assert c["blocks_decoded"] == c["blocks"]
+        assert c["images_lost"] + c["images_exact"] <= 12
+
+
+@pytest.mark.parametrize("codec", ["jpeg", "jpeg2000", "webp", "avif"])
+def test_lossy_source_codecs_run_through_the_link(models, dataset, codec):
+    c = run(_digital(models, source={"codec": codec, "quality": 80}), dataset, 20.0, modulation="16qam")
+    assert c["images_lost"] == 0 and c["images_exact"] < 12  # delivered, but lossy
+    assert 0 < c["source_bits_per_pixel"] < 24
+
+
+def test_digital_config_rejects_unknown_codec_and_missing_segmenter(models):
+    with pytest.raises(ValidationError, match="unknown source codec 'gif'"):
+        DigitalImageConfig(source={"codec": "gif"})
+    assert DigitalImageConfig(receiver={"segmenter": "nope"}).check_files()
+    assert DigitalImageConfig(receiver={"segmenter": str(models / "unet")}).check_files() == []
