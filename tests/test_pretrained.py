@@ -1,0 +1,83 @@
+"""The shipped weights: files match their cards, they reload identically in a fresh process, they still reach
+the validation mIoU of their cards, and (slow) the quality bars of the codec issue on the test split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lssc_sim import pretrained
+from lssc_sim.channels import make_channel
+from lssc_sim.data import DatasetSpec, load_dataset
+from lssc_sim.seeding import seed_everything
+from lssc_sim.systems.base import PointContext
+from lssc_sim.systems.semantic import SemanticConfig
+
+SHIPPED = ("lssc_awgn", "unet_segmenter")
+
+
+def test_the_shipped_models_are_there_with_matching_cards():
+    assert set(SHIPPED) <= set(pretrained.names())
+    for name in SHIPPED:
+        folder = pretrained.resolve(name)
+        card = json.loads((folder / "card.json").read_text())
+        for file in ("encoder.keras", "decoder.keras"):
+            assert hashlib.sha256((folder / file).read_bytes()).hexdigest() == card["sha256"][file]
+            assert (folder / file).stat().st_size < 8 * 2**20  # small enough to ship
+        assert card["command"] == f"python -m lssc_sim.train lssc_sim/pretrained/{name}.yaml"
+        assert card["dataset"]["name"] == "synthetic_portraits" and card["config"]["image_size"] == 128
+
+
+def _point(name: str, split: str, num_images: int, snr_db: float, seed: int = 11):
+    card = pretrained.load(name).card
+    spec = DatasetSpec(**{**card["dataset"], "split": split, "num_images": num_images})
+    system = SemanticConfig(weights=name).build()
+    ctx = PointContext(snr_db, make_channel("awgn"), None, seed_everything(seed), load_dataset(spec))
+    return card, system(ctx), system
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_reaches_its_card_miou_on_fresh_validation_images(name):
+    card = json.loads((pretrained.resolve(name) / "card.json").read_text())
+    snr = card["val_snr_db"] if card["val_snr_db"] is not None else 100.0
+    _, c, _ = _point(name, "val", card["config"]["val_images"], snr)
+    # the segmenter has no channel: its card score is the noise-free one
+    miou = c["miou"] if card["val_snr_db"] is not None else c["clean_miou"]
+    assert miou == pytest.approx(card["best_val_miou"], abs=0.01)
+
+
+RELOAD = """
+import sys, numpy as np
+import lssc_sim
+from lssc_sim import pretrained
+model = pretrained.load(sys.argv[1])
+x = np.random.default_rng(0).random((2, 128, 128, 3), dtype=np.float32)
+np.save(sys.argv[2], np.asarray(model.segment(x)))
+"""
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_reloads_with_identical_outputs_in_a_fresh_process(name, tmp_path):
+    out = tmp_path / "logits.npy"
+    subprocess.run([sys.executable, "-c", RELOAD, name, str(out)], check=True, capture_output=True)
+    x = np.random.default_rng(0).random((2, 128, 128, 3), dtype=np.float32)
+    np.testing.assert_array_equal(np.load(out), np.asarray(pretrained.load(name).segment(x)))
+
+
+@pytest.mark.slow
+def test_quality_bars_on_the_test_split():
+    """Clean UNet >= 0.90; LSSC at 20 dB within 0.03 of it; LSSC falls smoothly from 20 to 0 dB (steps <= 0.05)."""
+    _, unet, _ = _point("unet_segmenter", "test", 200, 100.0)
+    assert unet["clean_miou"] >= 0.90
+    card = pretrained.load("lssc_awgn").card
+    spec = DatasetSpec(**{**card["dataset"], "split": "test", "num_images": 200})
+    system, dataset = SemanticConfig(weights="lssc_awgn").build(), load_dataset(spec)
+    curve = [system(PointContext(float(s), make_channel("awgn"), None, seed_everything(s), dataset))["miou"]
+             for s in range(20, -1, -1)]
+    assert curve[0] >= unet["clean_miou"] - 0.03, (curve[0], unet["clean_miou"])
+    assert max(abs(np.diff(curve))) <= 0.05, curve
