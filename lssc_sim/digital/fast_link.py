@@ -54,30 +54,33 @@ class QAMTables:
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _axis_llr(y, inv_no, levels, half, out, first, step, exact):
+def _axis_llr(y, inv_no, levels, half, out, first, step, exact, d):
     """LLRs ``log P(1)/P(0)`` of one axis' bits (written to ``out[first + step*q]``) from ``y`` on that axis.
 
-    Metrics ``-(y - level)^2 / no`` are recomputed rather than stored: a scratch array per symbol would
-    cost a heap allocation, which dominated the run time.
+    ``d`` is a scratch array (one per row, allocated by the caller: one per symbol would cost a heap
+    allocation each) for the metrics ``-(y - level)^2 / no``. Everything stays float32.
     """
     num = levels.shape[0]
+    for p in range(num):
+        d[p] = -((y - levels[p]) ** 2) * inv_no
     for q in range(half):
         shift = half - 1 - q
-        m0, m1 = -np.inf, -np.inf
+        m0, m1 = np.float32(-np.inf), np.float32(-np.inf)
         for p in range(num):
-            d = -((y - levels[p]) ** 2) * inv_no
             if (p >> shift) & 1:
-                m1 = max(m1, d)
+                m1 = max(m1, d[p])
             else:
-                m0 = max(m0, d)
+                m0 = max(m0, d[p])
         if exact and num > 2:  # log-sum-exp around the max (no overflow); one point per bit value is exact
             s0, s1 = np.float32(0.0), np.float32(0.0)
             for p in range(num):
-                d = -((y - levels[p]) ** 2) * inv_no
-                if (p >> shift) & 1:
-                    s1 += np.exp(d - m1)
-                else:
-                    s0 += np.exp(d - m0)
+                # terms below exp(-24) = 4e-11 of the largest (which adds 1) cannot change a float32 sum
+                x = d[p] - (m1 if (p >> shift) & 1 else m0)
+                if x > -24.0:
+                    if (p >> shift) & 1:
+                        s1 += np.exp(x)
+                    else:
+                        s0 += np.exp(x)
             out[first + step * q] = (m1 + np.log(s1)) - (m0 + np.log(s0))
         else:
             out[first + step * q] = m1 - m0
@@ -90,6 +93,8 @@ def _map_awgn_demap(coded, noise, no, levels, m, exact, llr):
     sigma = np.float32(np.sqrt(no / 2.0))
     inv_no = np.float32(1.0 / no)
     for b in prange(coded.shape[0]):
+        d = np.empty(levels.shape[0], np.float32)
+        row = llr[b]
         for s in range(coded.shape[1] // m):
             ire, iim = 0, 0
             for q in range(half):
@@ -97,8 +102,8 @@ def _map_awgn_demap(coded, noise, no, levels, m, exact, llr):
                 iim = (iim << 1) | coded[b, s * m + 2 * q + 1]
             yre = levels[ire] + sigma * noise[b, 2 * s]
             yim = levels[iim] + sigma * noise[b, 2 * s + 1]
-            _axis_llr(yre, inv_no, levels, half, llr[b], s * m, 2, exact)
-            _axis_llr(yim, inv_no, levels, half, llr[b], s * m + 1, 2, exact)
+            _axis_llr(yre, inv_no, levels, half, row, s * m, 2, exact, d)
+            _axis_llr(yim, inv_no, levels, half, row, s * m + 1, 2, exact, d)
 
 
 def map_awgn_demap(coded: np.ndarray, no: float, tables: QAMTables, noise: np.ndarray,

@@ -89,8 +89,16 @@ class SemanticRun:
             weights = train_config.out
         self.model = pretrained.load(weights)
         self.shapes = self.model.transmitted_shapes
-        self._encode = tf.function(lambda x: self.model.encoder(x, training=False), reduce_retracing=True)
-        self._decode = tf.function(lambda t: self.model.decoder(t, training=False), reduce_retracing=True)
+        encoder, decoder = self.model.encoder, self.model.decoder
+
+        def encode(x):
+            return encoder(x, training=False)
+
+        def decode(tensors):
+            return decoder(tensors, training=False)
+
+        self._encode = tf.function(encode, reduce_retracing=True)
+        self._decode = tf.function(decode, reduce_retracing=True)
         self._channels: dict[str, Any] = {}
         self._sent: dict[int, list[list[np.ndarray]]] = {}
         self._clean_cm: dict[int, ConfusionMatrix] = {}
@@ -164,7 +172,11 @@ class SemanticRun:
         key = repr(ctx.channel)
         if key not in self._channels:
             layer = AnalogChannel(ctx.channel.spec(), equalizer=self.config.equalizer)
-            self._channels[key] = tf.function(lambda t, snr: layer(t, snr_db=snr), reduce_retracing=True)
+
+            def transmit(tensors, snr_db):
+                return layer(tensors, snr_db=snr_db)
+
+            self._channels[key] = tf.function(transmit, reduce_retracing=True)
         return self._channels[key]
 
 
