@@ -91,11 +91,13 @@ def model_table(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
     axes[1].bar(x, [t["size_mb"] for t in table], color="C2")
     axes[1].set_ylabel("model size (MB, float32)")
     snr_key = next(k for k in columns if k.startswith("miou_") and k != "miou_clean")
-    axes[2].bar(x - 0.2, [t["miou_clean"] for t in table], 0.4, color="C4", label="no channel noise")
-    axes[2].bar(x + 0.2, [t[snr_key] for t in table], 0.4, color="C5",
-                label=f"AWGN {snr_key.removeprefix('miou_').replace('db', ' dB')}")
+    clean, noisy = [t["miou_clean"] for t in table], [t[snr_key] for t in table]
+    snr_label = f"AWGN {snr_key.removeprefix('miou_').replace('db', ' dB')}"
+    for offset, values, color, label in ((-0.2, clean, "C4", "no channel noise"), (0.2, noisy, "C5", snr_label)):
+        bars = axes[2].bar(x + offset, values, 0.4, color=color, label=label)
+        axes[2].bar_label(bars, fmt="%.3f", fontsize=7, rotation=90, padding=2)
     axes[2].set_ylabel("mIoU")
-    axes[2].set_ylim(0, 1)
+    axes[2].set_ylim(max(0.0, min(clean + noisy) - 0.15), 1.0)  # the differences, not the bars' common base
     axes[2].legend(fontsize=8, loc="lower right")
     for ax in axes:
         ax.set_xticks(x, labels, rotation=15)

@@ -86,7 +86,7 @@ def miou_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
             ax.plot(xs, [float(r["miou"]) for r in line], marker=marker, ls=style, color=color, ms=4,
                     label=system_label(first))
             if first["kind"] == "semantic":
-                ax.axhline(float(first["clean_miou"]), color=color, ls=(0, (4, 2)), lw=0.8,
+                ax.axhline(float(first["clean_miou"]), color=color, ls="-.", lw=0.8,
                            label=f"{first['system']} without channel noise")
                 continue
             refs["clean"] = float(first["clean_miou"])
