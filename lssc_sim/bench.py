@@ -193,11 +193,14 @@ def plot_bler(json_path: Path, out_dir: Path) -> list[Path]:
     return paths
 
 
-def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_000) -> dict:
-    """Sweep wall time against the number of Points (local executor) and the process executor's speed-up.
+def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_000,
+                  image_counts: tuple[int, ...] = (25, 50, 100)) -> dict:
+    """Sweep wall time against the number of Points and of images (local executor), and the process executor's
+    speed-up.
 
-    Every Point is the same amount of work: ``max_bits`` payload bits of the fast LDPC link (QPSK, k = 4032,
-    rate 1/2, AWGN) above its cliff, where the error targets are never reached.
+    Every Point of the Points sweep is the same amount of work: ``max_bits`` payload bits of the fast LDPC link
+    (QPSK, k = 4032, rate 1/2, AWGN) above its cliff, where the error targets are never reached. The images
+    sweep runs the PNG + LDPC digital image system at 3 SNRs above its cliff on ``image_counts`` images.
     """
     import tempfile
 
@@ -212,20 +215,34 @@ def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_00
             "sweep": {"snr_db": [round(2.0 + 0.1 * i, 2) for i in range(count)], "modulation": ["qpsk"]},
         })
 
-    def timed(count: int, executor: str, workers: int) -> float:
+    def images_scenario(count: int):
+        # PNG + LDPC(1/2) + QPSK above its cliff at 3 SNRs: every image is sent, decoded and segmented
+        return scenario_from_dict({
+            "name": f"scaling_images_{count}", "seed": 0,
+            "dataset": {"name": "synthetic_portraits", "split": "test", "num_images": count, "image_size": 128},
+            "systems": {"png": {"kind": "digital_image", "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"}}},
+            "sweep": {"snr_db": [10, 15, 20], "modulation": ["qpsk"]},
+        })
+
+    def timed(make, count: int, executor: str, workers: int) -> float:
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
-            run_scenario(scenario(count), out, executor=executor, workers=workers, progress=False)
+            run_scenario(make(count), out, executor=executor, workers=workers, progress=False)
             return time.perf_counter() - t0
 
-    timed(2, "local", 1)  # warm-up: imports, numba compilation, tracing
-    local = {n: timed(n, "local", 1) for n in points}
+    timed(scenario, 2, "local", 1)  # warm-up: imports, numba compilation, tracing
+    local = {n: timed(scenario, n, "local", 1) for n in points}
+    timed(images_scenario, 4, "local", 1)  # warm-up: weights, PNG coding
+    images = {n: timed(images_scenario, n, "local", 1) for n in image_counts}
     n = max(points)
-    one, two = timed(n, "process", 1), timed(n, "process", 2)
+    one, two = timed(scenario, n, "process", 1), timed(scenario, n, "process", 2)
     return {
         "points": list(points), "max_bits_per_point": max_bits,
         "local_seconds": local,
         "local_seconds_per_point": {k: v / k for k, v in local.items()},
+        "images": list(image_counts),
+        "images_seconds": images,
+        "images_seconds_per_image": {k: v / k for k, v in images.items()},
         "process_1_worker_seconds": one, "process_2_workers_seconds": two,
         "process_speedup_2_vs_1": one / two,
     }
@@ -305,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         res = bench_scaling()
         for count, seconds in res["local_seconds"].items():
             print(f"local, {count:3d} Points: {seconds:6.1f} s ({seconds / count:.2f} s per Point)")
+        for count, seconds in res["images_seconds"].items():
+            print(f"local, 3 Points of {count:3d} images: {seconds:6.1f} s ({seconds / count:.3f} s per image)")
         print(f"process executor, {max(res['points'])} Points: 1 worker {res['process_1_worker_seconds']:.1f} s, "
               f"2 workers {res['process_2_workers_seconds']:.1f} s, speed-up {res['process_speedup_2_vs_1']:.2f}x")
         args.json.parent.mkdir(parents=True, exist_ok=True)
