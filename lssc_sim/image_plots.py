@@ -104,8 +104,8 @@ def miou_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
     return save(fig, out_dir, "miou_vs_snr")
 
 
-@PLOTS.register("image_bler_vs_snr")
-def image_bler_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
+@PLOTS.register("bler_vs_snr")
+def bler_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
     """Code-block error rate of the digital image links against SNR (decoded blocks; zero errors at 3/N)."""
     rows = [r for r in rows if r.get("kind") == "digital_image"]
     if not rows:

@@ -59,7 +59,7 @@ def test_image_plots_are_drawn(tmp_path):
             for s in range(-5, 26)]
     rows += [_semantic_row(s) for s in range(-5, 26)]
     _write(tmp_path, rows)
-    written = make_plots(tmp_path, ["miou_vs_snr", "image_bler_vs_snr", "images_lost_vs_snr"], "test")
+    written = make_plots(tmp_path, ["miou_vs_snr", "bler_vs_snr", "images_lost_vs_snr"], "test")
     names = {p.name for p in written}
     for stem in ("miou_vs_snr", "bler_vs_snr", "images_lost_vs_snr"):
         assert {f"{stem}.png", f"{stem}.pdf"} <= names
