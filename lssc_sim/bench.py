@@ -248,12 +248,13 @@ def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_00
     }
 
 
-def bench_main_job(scenario: Path, workers: int = 1) -> dict:
+def bench_main_job(scenario: Path, workers: int = 1, out: Path | None = None) -> dict:
     """Wall time, time by stage and peak memory of a scenario run from scratch, as a user runs it.
 
     The scenario runs in a child process (``python run_scenario.py SCENARIO --out TMP``) into an empty folder, so
     imports, weight loading and numba compilation are all counted; the peak resident memory is the child's
-    (and its workers') ``ru_maxrss``. Stage times are summed over the Points' ``stage_seconds``.
+    (and its workers') ``ru_maxrss``. Stage times are summed over the Points' ``stage_seconds``. ``out`` keeps
+    the results there (it must not hold results of the scenario already: they would be skipped, not timed).
     """
     import resource
     import subprocess
@@ -261,8 +262,11 @@ def bench_main_job(scenario: Path, workers: int = 1) -> dict:
     import tempfile
     from collections import Counter
 
-    with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "run_scenario.py", str(scenario), "--out", out, "--no-progress"]
+    if out is not None and (Path(out) / "points").is_dir() and any((Path(out) / "points").iterdir()):
+        raise ValueError(f"{out} already holds Points: they would be skipped, not timed; give an empty folder")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(out).resolve()) if out is not None else tmp
+        command = [sys.executable, "run_scenario.py", str(Path(scenario).resolve()), "--out", out, "--no-progress"]
         if workers > 1:
             command += ["--executor", "process", "--workers", str(workers)]
         t0 = time.perf_counter()
@@ -298,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     p_main = sub.add_parser("mainjob", help="time by stage and peak memory of the main job, from scratch")
     p_main.add_argument("scenario", nargs="?", type=Path, default=Path("scenarios/awgn_sweep.yaml"))
     p_main.add_argument("--workers", type=int, default=1)
+    p_main.add_argument("--out", type=Path, help="keep the results in this (empty) folder")
     p_main.add_argument("--json", type=Path, default=OUT_DIR / "mainjob.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -309,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"rows": rows, "table": table}, indent=1))
         print(f"wrote {args.json}")
     elif args.what == "mainjob":
-        res = bench_main_job(args.scenario, args.workers)
+        res = bench_main_job(args.scenario, args.workers, args.out)
         print(f"{res['scenario']}: {res['points']} Points in {res['wall_seconds']:.1f} s wall, "
               f"peak memory {res['peak_rss_gib']:.2f} GiB")
         print("seconds in Points by system kind:", {k: round(v, 1) for k, v in res["point_seconds_by_kind"].items()})
