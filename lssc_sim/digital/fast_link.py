@@ -6,6 +6,8 @@ Same counters as ``BitLink.run``; ``BitLink`` with stock Sionna blocks stays the
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 import tensorflow as tf
@@ -104,6 +106,34 @@ def _map_awgn_demap(coded, noise, no, levels, m, exact, llr):
             yim = levels[iim] + sigma * noise[b, 2 * s + 1]
             _axis_llr(yre, inv_no, levels, half, row, s * m, 2, exact, d)
             _axis_llr(yim, inv_no, levels, half, row, s * m + 1, 2, exact, d)
+
+
+NOISE_CHUNK_ROWS = 32  # rows per independent noise stream: fixed, so the draws never depend on the thread count
+
+
+def standard_normal_rows(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """Standard normal float32 ``[rows, cols]``, drawn in parallel threads, reproducibly.
+
+    Each chunk of :data:`NOISE_CHUNK_ROWS` rows comes from its own generator spawned from ``rng``; NumPy
+    releases the GIL while filling, so the chunks are drawn on all cores, and the result depends only on
+    ``rng``'s state, never on how many threads drew it (one draw from ``rng`` seeds the spawned streams).
+    """
+    out = np.empty((rows, cols), np.float32)
+    chunks = range(0, rows, NOISE_CHUNK_ROWS)
+    streams = np.random.default_rng(rng.integers(2**63)).spawn(len(chunks))
+
+    def fill(i: int) -> None:
+        start = chunks[i]
+        streams[i].standard_normal(out=out[start: start + NOISE_CHUNK_ROWS], dtype=np.float32)
+
+    threads = min(numba.get_num_threads(), len(chunks))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(fill, range(len(chunks))))
+    else:
+        for i in range(len(chunks)):
+            fill(i)
+    return out
 
 
 def map_awgn_demap(coded: np.ndarray, no: float, tables: QAMTables, noise: np.ndarray,

@@ -23,7 +23,7 @@ import tensorflow as tf
 from lssc_sim.channels import Channel, equalize
 from lssc_sim.channels.awgn import AWGNChannel
 from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder, FastLDPC5GEncoder
-from lssc_sim.digital.fast_link import QAMTables, map_awgn_demap
+from lssc_sim.digital.fast_link import QAMTables, map_awgn_demap, standard_normal_rows
 from lssc_sim.digital.fec import LDPC5GCode
 from lssc_sim.digital.modem import Modem
 
@@ -99,7 +99,7 @@ class ImageLink:
         """Channel LLRs ``[num_blocks_i, n]`` (float32) of each image's codewords at noise power ``no``."""
         if isinstance(self.channel, AWGNChannel):
             stacked = np.concatenate(coded)
-            noise = rng.standard_normal((stacked.shape[0], 2 * self.symbols_per_block), np.float32)
+            noise = standard_normal_rows(rng, stacked.shape[0], 2 * self.symbols_per_block)
             llr = map_awgn_demap(stacked, no, self.tables, noise, exact=self.modem.demapping == "app")
             return np.split(llr, np.cumsum([c.shape[0] for c in coded])[:-1])
         # one frame per image: a frame-coherent channel fades once for all of an image's blocks

@@ -55,3 +55,22 @@ def test_code_with_fast_decoder_is_a_drop_in(rng):
     assert counts["block_errors"] == counts["crc_failures"] == 0
     with pytest.raises(ValueError, match="decoder must be one of"):
         LDPC5GCode(1000, rate=0.5, decoder="turbo")
+
+
+def test_parallel_noise_is_standard_normal_and_independent_of_the_thread_count():
+    import numba
+
+    from lssc_sim.digital.fast_link import standard_normal_rows
+
+    before = numba.get_num_threads()
+    try:
+        draws = []
+        for threads in (1, before):
+            numba.set_num_threads(threads)
+            draws.append(standard_normal_rows(np.random.default_rng(7), 100, 3001))
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(draws[0], draws[1])
+    x = draws[0]
+    assert x.dtype == np.float32 and abs(x.mean()) < 0.005 and abs(x.std() - 1) < 0.005  # 3e5 samples: 5 sigma
+    assert abs(np.corrcoef(x[:32].ravel(), x[32:64].ravel())[0, 1]) < 0.01  # chunks are distinct streams
