@@ -95,7 +95,8 @@ def miou_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
                                  float(first["channel_uses_per_image"]))
             if snr is not None:
                 ax.plot([snr], [refs["clean"]], "*", color=color, ms=12, mec="k", mew=0.5,
-                        label=f"Shannon limit, {system_label(first).split(' · ')[0]}: {snr:.1f} dB")
+                        label=f"Shannon limit{'' if first['channel'] == 'awgn' else ' (ergodic)'}, "
+                              f"{system_label(first).split(' · ')[0]}: {snr:.1f} dB")
         if "clean" in refs:
             ax.axhline(refs["clean"], color="0.3", ls="--", lw=1, label="clean images, UNet segmenter")
             ax.axhline(refs["lost"], color="0.3", ls=":", lw=1, label="every image lost (grey fallback)")
