@@ -43,7 +43,7 @@ __all__ = ["MaskedSparseCrossEntropy", "TrainConfig", "TrainResult", "evaluate",
 
 SAVED_FILES = ("best.keras", "encoder.keras", "decoder.keras")
 # Keys that may change between a run and its resumption; any other change means a different experiment.
-_RESUMABLE_CHANGES = ("epochs", "patience", "out")
+RESUMABLE_CHANGES = ("epochs", "patience", "out")
 
 
 class TrainConfig(BaseModel):
@@ -351,8 +351,8 @@ def _load_state(out: Path, config: TrainConfig) -> dict[str, Any] | None:
     if not path.is_file() or not (out / "last.keras").is_file():
         return None
     state = json.loads(path.read_text())
-    old = {k: v for k, v in state["config"].items() if k not in _RESUMABLE_CHANGES}
-    new = {k: v for k, v in config.model_dump(mode="json").items() if k not in _RESUMABLE_CHANGES}
+    old = {k: v for k, v in state["config"].items() if k not in RESUMABLE_CHANGES}
+    new = {k: v for k, v in config.model_dump(mode="json").items() if k not in RESUMABLE_CHANGES}
     if old != new:
         changed = sorted(k for k in new if old.get(k) != new[k])
         raise ValueError(
@@ -456,7 +456,8 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, progress: bool
     val = _arrays(config.dataset_spec("val"))
     _seed(config.seed)  # before the model: weights, and Sionna's generator before any trace
     model, state = _model_and_state(config, out, num_classes, ignore)
-    done = state["stopped"] or state["epoch"] >= config.epochs
+    # A run stopped early resumes when asked for more patience than it ran out of.
+    done = state["epoch"] >= config.epochs or (state["stopped"] and state["wait"] >= config.patience)
     if not done:
         _seed(config.seed + state["epoch"])  # a resumed run does not replay epoch 1's shuffles and noise
         data = _pipeline(train_images, train_masks, config.batch_size, config.seed + state["epoch"])

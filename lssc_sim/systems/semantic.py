@@ -55,11 +55,13 @@ class SemanticConfig(SystemConfig):
 
     def train_config(self):
         """The validated :class:`~lssc_sim.codecs.training.TrainConfig` of ``train`` (out filled in)."""
-        from lssc_sim.codecs.training import TrainConfig
+        from lssc_sim.codecs.training import RESUMABLE_CHANGES, TrainConfig
 
         config = TrainConfig.model_validate(self.train)
         if config.out is None:
-            digest = hashlib.sha256(json.dumps(config.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+            # the folder is named by the experiment: more epochs or patience resume it rather than start over
+            experiment = config.model_dump(mode="json", exclude=set(RESUMABLE_CHANGES))
+            digest = hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest()
             config = config.model_copy(update={"out": str(TRAINED_DIR / f"{config.codec}_{digest[:12]}")})
         return config
 

@@ -55,6 +55,15 @@ def test_resume_continues_after_the_last_finished_epoch(run):
     assert again.epochs_run == 2 and again.history == second.history
 
 
+def test_an_early_stopped_run_resumes_only_with_more_patience(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(**TINY, epochs=1), out_dir=out, progress=False)
+    state = json.loads((out / "state.json").read_text())
+    (out / "state.json").write_text(json.dumps({**state, "stopped": True, "wait": 2}))  # as if out of patience 2
+    assert train(TrainConfig(**TINY, epochs=3, patience=2), out_dir=out, progress=False).epochs_run == 1
+    assert train(TrainConfig(**TINY, epochs=2, patience=5), out_dir=out, progress=False).epochs_run == 2
+
+
 def test_resume_refuses_a_different_experiment(run):
     out, _, _ = run
     with pytest.raises(ValueError, match="base_width"):
