@@ -26,6 +26,7 @@ from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder, FastLDPC5GEncoder
 from lssc_sim.digital.fast_link import QAMTables, map_awgn_demap, standard_normal_rows
 from lssc_sim.digital.fec import LDPC5GCode
 from lssc_sim.digital.modem import Modem
+from lssc_sim.digital.source import bytes_to_bits
 
 
 @dataclass
@@ -83,7 +84,7 @@ class ImageLink:
     # -- transmit ----------------------------------------------------------------------------------------
     def blocks(self, stream: bytes) -> tuple[np.ndarray, int]:
         """Payload bits ``[num_blocks, k - 24]`` (uint8) of a stream and the number of padding bits."""
-        bits = np.unpackbits(np.frombuffer(stream, np.uint8))
+        bits = bytes_to_bits(stream)
         per_block = self.code.payload_bits
         num_blocks = max(1, -(-bits.size // per_block))
         padded = np.zeros(num_blocks * per_block, np.uint8)
@@ -185,6 +186,7 @@ class ImageLink:
             "coded_bit_errors": coded_errors,
             "channel_uses": sum(nb) * self.symbols_per_block,
         }
+        # whole code blocks: the padding bits after the stream need not fill whole bytes
         streams = [np.packbits(h.reshape(-1)).tobytes() if d.all() else None
                    for h, d in zip(hat, decoded, strict=True)]
         return Transmission(streams, crc_ok, decoded, counters, seconds)

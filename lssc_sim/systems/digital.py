@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from typing import Literal, Self
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -77,9 +77,6 @@ class DigitalImageConfig(SystemConfig):
     def build(self) -> DigitalImageRun:
         return DigitalImageRun(self)
 
-    def quick(self) -> Self:
-        return self
-
 
 class DigitalImageRun:
     """Runs Points of one :class:`DigitalImageConfig`; keeps the segmenter, the links and the sent codewords."""
@@ -135,7 +132,7 @@ class DigitalImageRun:
 
         c = tx.counters
         source_bits = 8 * sum(len(s) for s in streams)
-        pixels = num * shape[0] * shape[1]
+        pixels = num * shape[0] * shape[1]  # source bits per pixel: header included, as it is sent
         m = link.modem.bits_per_symbol
         return {
             **scores(cm),

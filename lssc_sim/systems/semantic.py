@@ -71,9 +71,6 @@ class SemanticConfig(SystemConfig):
     def build(self) -> SemanticRun:
         return SemanticRun(self)
 
-    def quick(self) -> Self:
-        return self
-
 
 class SemanticRun:
     """Runs Points of one :class:`SemanticConfig`; keeps the halves, traced graphs and encoder outputs."""
