@@ -87,7 +87,8 @@ def model_table(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
     axes[0].bar(x, [t["gflops"] for t in table], color="C0", label="server (decoder)")
     axes[0].bar(x, [t["gflops_device"] for t in table], color="C1", label="device (encoder)")
     axes[0].set_ylabel(f"GFLOPs per image (base width {table[0]['base_width']})")
-    axes[0].legend(fontsize=8)
+    axes[0].set_ylim(0, 1.3 * max(t["gflops"] for t in table))  # room for the legend above the bars
+    axes[0].legend(fontsize=8, loc="upper right")
     axes[1].bar(x, [t["size_mb"] for t in table], color="C2")
     axes[1].set_ylabel("model size (MB, float32)")
     snr_key = next(k for k in columns if k.startswith("miou_") and k != "miou_clean")
