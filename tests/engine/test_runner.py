@@ -154,7 +154,7 @@ def test_cli_rejects_bad_arguments(tmp_path, args):
 
 
 def test_ctrl_c_exits_cleanly_and_the_rerun_completes(tmp_path):
-    path = scenario_file(tmp_path, max_bits=400_000, snrs="0, 2, 4, 6, 8")
+    path = scenario_file(tmp_path, max_bits=3_000_000, snrs="0, 2, 4, 6, 8")
     out = tmp_path / "interrupted"
     cmd = [sys.executable, str(REPO / "run_scenario.py"), str(path), "--out", str(out), "--executor", "process",
            "--workers", "2", "--no-progress"]
