@@ -83,10 +83,8 @@ def _crc24b(bits: np.ndarray, start: int, length: int) -> int:
     """CRC24B register of ``bits[start:start+length]`` (first bit = highest power), as an int."""
     reg = 0
     for j in range(start, start + length):
-        fb = ((reg >> 23) & 1) ^ bits[j]
-        reg = (reg << 1) & 0xFFFFFF
-        if fb:
-            reg ^= CRC24B_POLY
+        fb = ((reg >> 23) & 1) ^ np.int64(bits[j])
+        reg = ((reg << 1) & 0xFFFFFF) ^ (CRC24B_POLY & -fb)  # branch-free: the feedback bit is random
     return reg
 
 
@@ -236,47 +234,65 @@ def _core_schedule(rm: RateMatching) -> tuple[int, np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------- decoder
+# The decoder keeps each base column's Z beliefs twice in a row ("twin" layout, 2Z per column): check i of an
+# edge with shift s touches bit (i + s) % Z, which is then the contiguous run 2Z*col + s .. 2Z*col + s + Z. One
+# plain loop per edge (LLVM vectorizes it) replaces two wrapped runs; a write is copied to its twin after.
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _init_llr(llr_row, src, llr_max, L):
-    """Undo the rate matching: sent LLRs (flipped to ``log P0/P1``, cleaned, clipped), 0, or filler."""
-    for v in range(src.shape[0]):
-        j = src[v]
-        if j >= 0:
-            x = -llr_row[j]
-            if not (x > -llr_max):  # also catches NaN (-> -llr_max is as good as any guess)
-                x = -llr_max
-            L[v] = min(x, llr_max)
-        elif j == -1:
-            L[v] = 0.0
-        else:
-            L[v] = _FILLER_LLR
+def _init_llr(llr_row, src, z, llr_max, L):
+    """Undo the rate matching into the twin layout: sent LLRs (flipped to ``log P0/P1``, cleaned, clipped),
+    0 for punctured bits, or the filler value."""
+    for col in range(src.shape[0] // z):
+        base = 2 * z * col
+        for i in range(z):
+            j = src[col * z + i]
+            if j >= 0:
+                x = -llr_row[j]
+                if not (x > -llr_max):  # also catches NaN (-> -llr_max is as good as any guess)
+                    x = -llr_max
+                x = min(x, llr_max)
+            elif j == -1:
+                x = np.float32(0.0)
+            else:
+                x = np.float32(_FILLER_LLR)
+            L[base + i] = x
+        L[base + z: base + 2 * z] = L[base: base + z]
+
+
+@numba.njit(cache=True, nogil=True)
+def _hard_bits(L, z, out):
+    """``out[j] = L[j] < 0`` for the first ``len(out)`` bits, read from the twin layout."""
+    n = out.shape[0]
+    for col in range(-(-n // z)):
+        for i in range(min(z, n - col * z)):
+            out[col * z + i] = L[2 * z * col + i] < 0
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _gather_min(lv, rv, tv, min1, min2, imin, sgn, el):
-    """Check-side pass over one edge: extrinsic ``t = L - R`` and running two smallest ``|t|`` and sign.
+def _gather_min(lv, rv, min1, min2, sgn):
+    """Check-side pass over one edge: running two smallest ``|t|`` and sign parity of ``t = L - R``.
 
-    All arguments are equal-length slices, so the loop index is a plain ``range`` index that LLVM vectorizes
+    All arguments are length-``Z`` slices, so the loop index is a plain ``range`` index that LLVM vectorizes
     (an offset index would keep numba's negative-index wraparound and block it).
     """
     for i in range(lv.shape[0]):
         t = lv[i] - rv[i]
-        tv[i] = t
         a = abs(t)
         m1 = min1[i]
-        lt = a < m1
-        min2[i] = m1 if lt else min(a, min2[i])
-        min1[i] = a if lt else m1
-        imin[i] = el if lt else imin[i]
+        min2[i] = m1 if a < m1 else min(a, min2[i])
+        min1[i] = min(a, m1)
         sgn[i] ^= np.int32(t < 0)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _scatter_msg(lv, rv, tv, min1, min2, imin, sgn, el, alpha, beta, msg_max):
-    """New check-to-bit messages of one edge and the updated beliefs ``L = t + R`` (same slices as above)."""
+def _scatter_msg(lv, rv, min1, min2, sgn, alpha, beta, msg_max):
+    """New check-to-bit messages of one edge and the updated beliefs ``L = t + R`` (same slices as above).
+
+    The edge's own ``|t|`` equals ``min1`` exactly when it is the minimum, or ties with it (then ``min2`` is
+    that same value): either way the extrinsic minimum is ``min2``, so no argmin needs storing.
+    """
     for i in range(lv.shape[0]):
-        t = tv[i]
-        m = min2[i] if imin[i] == el else min1[i]
+        t = lv[i] - rv[i]
+        m = min2[i] if abs(t) == min1[i] else min1[i]
         m = min(alpha * max(m - beta, np.float32(0.0)), msg_max)
         r = -m if (sgn[i] ^ np.int32(t < 0)) else m
         rv[i] = r
@@ -284,40 +300,40 @@ def _scatter_msg(lv, rv, tv, min1, min2, imin, sgn, el, alpha, beta, msg_max):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _layer(L, R, T, min1, min2, imin, sgn, z, p0, p1, edge_col, edge_shift, alpha, beta, msg_max):
+def _layer(L, R, min1, min2, sgn, z, p0, p1, edge_col, edge_shift, alpha, beta, msg_max):
     """One layer: the ``z`` checks of one base row, min-sum over the row's edges, vectorized over ``z``.
 
-    Check ``i`` of an edge with shift ``s`` touches bit ``(i + s) % z`` of its column: two contiguous runs,
-    checks ``0..z-s-1`` on bits ``s..z-1`` and checks ``z-s..z-1`` on bits ``0..s-1``.
+    A column appears once per base row, so ``L`` of an edge does not change between its two passes.
     """
     min1[:] = np.inf
     min2[:] = np.inf
     sgn[:] = 0
     for e in range(p0, p1):
-        c, s, el = edge_col[e] * z, edge_shift[e], np.int32(e - p0)
-        r, t, n1 = R[e * z: (e + 1) * z], T[el * z: (el + 1) * z], z - s
-        _gather_min(L[c + s: c + z], r[:n1], t[:n1], min1[:n1], min2[:n1], imin[:n1], sgn[:n1], el)
-        _gather_min(L[c: c + s], r[n1:], t[n1:], min1[n1:], min2[n1:], imin[n1:], sgn[n1:], el)
+        a = 2 * z * edge_col[e] + edge_shift[e]
+        _gather_min(L[a: a + z], R[e * z: (e + 1) * z], min1, min2, sgn)
     for e in range(p0, p1):
-        c, s, el = edge_col[e] * z, edge_shift[e], np.int32(e - p0)
-        r, t, n1 = R[e * z: (e + 1) * z], T[el * z: (el + 1) * z], z - s
-        _scatter_msg(L[c + s: c + z], r[:n1], t[:n1], min1[:n1], min2[:n1], imin[:n1], sgn[:n1], el,
-                     alpha, beta, msg_max)
-        _scatter_msg(L[c: c + s], r[n1:], t[n1:], min1[n1:], min2[n1:], imin[n1:], sgn[n1:], el,
-                     alpha, beta, msg_max)
+        c, s = 2 * z * edge_col[e], edge_shift[e]
+        _scatter_msg(L[c + s: c + s + z], R[e * z: (e + 1) * z], min1, min2, sgn, alpha, beta, msg_max)
+        # copy the run's two parts to their twins: bits s..z-1 to the second copy, bits 0..s-1 to the first
+        L[c + z + s: c + 2 * z] = L[c + s: c + z]
+        L[c: c + s] = L[c + z: c + z + s]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _xor_signs(lv, par):
+    """``par[i] ^= lv[i] < 0`` over equal-length slices (a plain loop that vectorizes, as in _gather_min)."""
+    for i in range(lv.shape[0]):
+        par[i] ^= np.int32(lv[i] < 0)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def _syndrome_ok(L, z, row_ptr, edge_col, edge_shift, par):
-    """Whether the hard decisions of ``L`` (``L < 0`` is a 1) satisfy every kept check."""
+    """Whether the hard decisions of the twin-layout ``L`` (``L < 0`` is a 1) satisfy every kept check."""
     for r in range(row_ptr.shape[0] - 1):
         par[:] = 0
         for e in range(row_ptr[r], row_ptr[r + 1]):
-            base, s = edge_col[e] * z, edge_shift[e]
-            n1 = z - s
-            for i in range(z):
-                v = base + s + i if i < n1 else base + i - n1
-                par[i] ^= np.int32(L[v] < 0)
+            a = 2 * z * edge_col[e] + edge_shift[e]
+            _xor_signs(L[a: a + z], par)
         for i in range(z):
             if par[i]:
                 return False
@@ -326,38 +342,44 @@ def _syndrome_ok(L, z, row_ptr, edge_col, edge_shift, par):
 
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=_FASTMATH)
 def _decode_batch(llr, src, z, k, row_ptr, edge_col, edge_shift, max_iter, alpha, beta, llr_max,
-                  msg_max, bits_out, crc_ok, iters, cw_out):
+                  msg_max, bits_out, crc_ok, iters, cw_out, chunks):
     n_dec, num_edges = src.shape[0], edge_col.shape[0]
-    dmax = 0
-    for r in range(row_ptr.shape[0] - 1):
-        dmax = max(dmax, row_ptr[r + 1] - row_ptr[r])
     keep_cw = cw_out.shape[0] > 0
-    for b in prange(llr.shape[0]):
-        L = np.empty(n_dec, np.float32)
-        R = np.zeros(num_edges * z, np.float32)
-        T = np.empty(dmax * z, np.float32)
+    # scratch once per chunk of codewords, not per codeword: R alone is ~150 kB, which malloc serves with
+    # fresh zeroed pages (mmap) each time; a chunk's codewords reuse it (R is zeroed per codeword)
+    for chunk in prange(chunks):
+        L = np.empty(2 * n_dec, np.float32)
+        R = np.empty(num_edges * z, np.float32)
         min1, min2 = np.empty(z, np.float32), np.empty(z, np.float32)
-        imin, sgn = np.zeros(z, np.int32), np.zeros(z, np.int32)
-        _init_llr(llr[b], src, llr_max, L)
-        it = 0
-        while it < max_iter:
-            it += 1
-            for r in range(row_ptr.shape[0] - 1):
-                _layer(L, R, T, min1, min2, imin, sgn, z, row_ptr[r], row_ptr[r + 1], edge_col, edge_shift,
-                       alpha, beta, msg_max)
-            if _syndrome_ok(L, z, row_ptr, edge_col, edge_shift, sgn):
-                break
-        iters[b] = it
-        for j in range(k):
-            bits_out[b, j] = L[j] < 0
-        if keep_cw:
-            for j in range(n_dec):
-                cw_out[b, j] = L[j] < 0
-        crc = _crc24b(bits_out[b], 0, k - CRC_BITS)
-        ok = True
-        for j in range(CRC_BITS):
-            ok = ok and bits_out[b, k - CRC_BITS + j] == ((crc >> (CRC_BITS - 1 - j)) & 1)
-        crc_ok[b] = ok
+        sgn = np.zeros(z, np.int32)
+        for b in range(chunk * llr.shape[0] // chunks, (chunk + 1) * llr.shape[0] // chunks):
+            R[:] = 0.0
+            _decode_one(llr[b], src, z, k, row_ptr, edge_col, edge_shift, max_iter, alpha, beta, llr_max,
+                        msg_max, L, R, min1, min2, sgn, bits_out, crc_ok, iters, cw_out, b, keep_cw)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _decode_one(llr_row, src, z, k, row_ptr, edge_col, edge_shift, max_iter, alpha, beta, llr_max, msg_max,
+                L, R, min1, min2, sgn, bits_out, crc_ok, iters, cw_out, b, keep_cw):
+    """Decode codeword ``b`` with the given scratch (``R`` zeroed) and write its outputs."""
+    _init_llr(llr_row, src, z, llr_max, L)
+    it = 0
+    while it < max_iter:
+        it += 1
+        for r in range(row_ptr.shape[0] - 1):
+            _layer(L, R, min1, min2, sgn, z, row_ptr[r], row_ptr[r + 1], edge_col, edge_shift,
+                   alpha, beta, msg_max)
+        if _syndrome_ok(L, z, row_ptr, edge_col, edge_shift, sgn):
+            break
+    iters[b] = it
+    _hard_bits(L, z, bits_out[b])
+    if keep_cw:
+        _hard_bits(L, z, cw_out[b])
+    crc = _crc24b(bits_out[b], 0, k - CRC_BITS)
+    ok = True
+    for j in range(CRC_BITS):
+        ok = ok and bits_out[b, k - CRC_BITS + j] == ((crc >> (CRC_BITS - 1 - j)) & 1)
+    crc_ok[b] = ok
 
 
 class FastLDPC5GDecoder:
@@ -423,7 +445,8 @@ class FastLDPC5GDecoder:
         iters = np.empty(b, np.int32)
         cw = np.empty((b if return_codeword else 0, rm.n_dec), np.uint8)
         _decode_batch(flat, rm.src, rm.z, rm.k, rm.row_ptr, rm.edge_col, rm.edge_shift, self.max_iter,
-                      self.alpha, self.beta, self.llr_max, self.msg_max, bits, crc_ok, iters, cw)
+                      self.alpha, self.beta, self.llr_max, self.msg_max, bits, crc_ok, iters, cw,
+                      max(1, min(b, 16 * numba.get_num_threads())))
         out = (bits[:, : rm.k - CRC_BITS].reshape(*lead, -1), crc_ok.reshape(lead), iters.reshape(lead))
         return (*out, cw.reshape(*lead, rm.n_dec)) if return_codeword else out
 
@@ -432,6 +455,12 @@ class FastLDPC5GDecoder:
         cw = np.asarray(codeword).reshape(-1, self.rm.n_dec)
         rm = self.rm
         par = np.empty(rm.z, np.int32)
-        ok = [_syndrome_ok(np.where(row == 1, -1.0, 1.0).astype(np.float32), rm.z, rm.row_ptr, rm.edge_col,
-                           rm.edge_shift, par) for row in cw]
+        ok = [_syndrome_ok(_twin(np.where(row == 1, -1.0, 1.0).astype(np.float32), rm.z), rm.z, rm.row_ptr,
+                           rm.edge_col, rm.edge_shift, par) for row in cw]
         return np.asarray(ok, bool).reshape(np.asarray(codeword).shape[:-1])
+
+
+def _twin(values: np.ndarray, z: int) -> np.ndarray:
+    """``[cols * z]`` values in the decoder's twin layout ``[cols * 2z]`` (each column's run twice)."""
+    cols = values.reshape(-1, z)
+    return np.ascontiguousarray(np.concatenate([cols, cols], axis=1).reshape(-1))

@@ -16,11 +16,11 @@ from lssc_sim.digital.modem import Modem
 
 @pytest.mark.parametrize("modulation, m", [("qpsk", 2), ("16qam", 4), ("64qam", 6)])
 @pytest.mark.parametrize("demapping", ["app", "maxlog"])
-def test_map_awgn_demap_equals_sionna(modulation, m, demapping, rng):
+@pytest.mark.parametrize("no", [1.0, 0.3, 0.01])  # Es/N0 0, 5.2 and 20 dB: from all terms counting to one
+def test_map_awgn_demap_equals_sionna(modulation, m, demapping, no, rng):
     modem = Modem(modulation, demapping)
     coded = rng.integers(0, 2, (3, 120 * m), dtype=np.uint8)
     noise = rng.standard_normal((3, 240), dtype=np.float32)
-    no = 0.3
     x = modem.map(tf.constant(coded, tf.float32)).numpy()
     y = (x + np.sqrt(no / 2) * (noise[:, 0::2] + 1j * noise[:, 1::2])).astype(np.complex64)
     reference = modem.demap(tf.constant(y), no).numpy()
