@@ -7,13 +7,14 @@ iterations) at the cliff and above it, QPSK and 16-QAM, k = 4032 and 8448 at rat
 ``python -m lssc_sim.bench bler [--out DIR]``: BLER vs Eb/N0 of both decoders on identical LLRs (QPSK, AWGN,
 k = 4032, rate 1/2), the Eb/N0 of each at BLER 1e-2 and their gap; JSON, then a figure made from the JSON.
 
-``python -m lssc_sim.bench scaling [--json PATH]``: sweep wall time against the number of Points, and the
-process executor with 2 workers against 1 (each worker gets its share of the cores' threads).
+``python -m lssc_sim.bench scaling [--scenario SCENARIO] [--json PATH]``: sweep wall time against the number of
+Points and of images, then the main job on the process executor with 1 and 2 single-threaded workers (the
+executor's scaling) and on the local executor (every core in one process), each from scratch.
 
-``python -m lssc_sim.bench mainjob [SCENARIO] [--workers N] [--json PATH]``: the main job run from scratch in a
-child process, as a user runs it: wall time, time by stage (source coding, LDPC encoding, channel and
-demapping, decoding, source decoding, segmentation; the semantic codec's encoding, channel, decoding) and peak
-memory.
+``python -m lssc_sim.bench mainjob [SCENARIO] [--executor local|process] [--workers N] [--threads T]
+[--json PATH]``: the main job run from scratch in a child process, as a user runs it: wall time, time by stage
+(source coding, LDPC encoding, channel and demapping, decoding, source decoding, segmentation; the semantic
+codec's encoding, channel, decoding) and peak memory of all its processes together.
 
 Eb/N0 counts ``Eb`` per LDPC information bit (CRC included): ``Es/N0 = Eb/N0 * bits_per_symbol * k / n``.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -39,6 +41,7 @@ from lssc_sim.digital.modem import MODULATIONS, Modem
 
 log = logging.getLogger(__name__)
 OUT_DIR = Path("results/bench")
+MAIN_JOB = Path("scenarios/awgn_sweep.yaml")
 LINK_CASES = [("qpsk", 4032), ("qpsk", 8448), ("16qam", 4032), ("16qam", 8448)]
 BATCH = 64
 
@@ -194,20 +197,25 @@ def plot_bler(json_path: Path, out_dir: Path) -> list[Path]:
 
 
 def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_000,
-                  image_counts: tuple[int, ...] = (25, 50, 100)) -> dict:
-    """Sweep wall time against the number of Points and of images (local executor), and the process executor's
-    speed-up.
+                  image_counts: tuple[int, ...] = (25, 50, 100),
+                  scenario: Path = Path("scenarios/awgn_sweep.yaml")) -> dict:
+    """Sweep wall time against the number of Points and of images (local executor), and the process
+    executor's scaling on ``scenario`` (the main job).
 
     Every Point of the Points sweep is the same amount of work: ``max_bits`` payload bits of the fast LDPC link
     (QPSK, k = 4032, rate 1/2, AWGN) above its cliff, where the error targets are never reached. The images
     sweep runs the PNG + LDPC digital image system at 3 SNRs above its cliff on ``image_counts`` images.
+
+    The executor runs are whole runs from scratch (:func:`bench_main_job`): the process executor with 1 and with
+    2 single-threaded workers (how the executor scales with the processes it is given), and the local executor
+    (one process, every core in its TensorFlow and numba pools) beside 2 workers (which to use on this machine).
     """
     import tempfile
 
     from lssc_sim.runner import run_scenario
     from lssc_sim.scenario import scenario_from_dict
 
-    def scenario(count: int):
+    def points_scenario(count: int):
         return scenario_from_dict({
             "name": f"scaling_{count}", "seed": 0,
             "systems": {"ldpc": {"kind": "ber", "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"},
@@ -224,18 +232,22 @@ def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_00
             "sweep": {"snr_db": [10, 15, 20], "modulation": ["qpsk"]},
         })
 
-    def timed(make, count: int, executor: str, workers: int) -> float:
+    def timed(make, count: int) -> float:
         with tempfile.TemporaryDirectory() as out:
             t0 = time.perf_counter()
-            run_scenario(make(count), out, executor=executor, workers=workers, progress=False)
+            run_scenario(make(count), out, progress=False)
             return time.perf_counter() - t0
 
-    timed(scenario, 2, "local", 1)  # warm-up: imports, numba compilation, tracing
-    local = {n: timed(scenario, n, "local", 1) for n in points}
-    timed(images_scenario, 4, "local", 1)  # warm-up: weights, PNG coding
-    images = {n: timed(images_scenario, n, "local", 1) for n in image_counts}
-    n = max(points)
-    one, two = timed(scenario, n, "process", 1), timed(scenario, n, "process", 2)
+    timed(points_scenario, 2)  # warm-up: imports, numba compilation, tracing
+    local = {n: timed(points_scenario, n) for n in points}
+    timed(images_scenario, 4)  # warm-up: weights, PNG coding
+    images = {n: timed(images_scenario, n) for n in image_counts}
+    runs = {
+        "process_1_worker_1_thread": bench_main_job(scenario, "process", 1, threads=1),
+        "process_2_workers_1_thread": bench_main_job(scenario, "process", 2, threads=1),
+        "local": bench_main_job(scenario, "local"),
+    }
+    wall = {name: run["wall_seconds"] for name, run in runs.items()}
     return {
         "points": list(points), "max_bits_per_point": max_bits,
         "local_seconds": local,
@@ -243,18 +255,42 @@ def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_00
         "images": list(image_counts),
         "images_seconds": images,
         "images_seconds_per_image": {k: v / k for k, v in images.items()},
-        "process_1_worker_seconds": one, "process_2_workers_seconds": two,
-        "process_speedup_2_vs_1": one / two,
+        "executor_scenario": str(scenario),
+        "executor_runs": runs,
+        "process_speedup_2_vs_1_worker": wall["process_1_worker_1_thread"] / wall["process_2_workers_1_thread"],
+        "local_vs_2_workers": wall["local"] / wall["process_2_workers_1_thread"],
     }
 
 
-def bench_main_job(scenario: Path, workers: int = 1, out: Path | None = None) -> dict:
+def _tree_rss_bytes(pid: int) -> int:
+    """Resident memory of process ``pid`` and all its descendants, from ``/proc`` (Linux; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total
+
+
+def bench_main_job(scenario: Path, executor: str = "local", workers: int = 1, threads: int | None = None,
+                   out: Path | None = None) -> dict:
     """Wall time, time by stage and peak memory of a scenario run from scratch, as a user runs it.
 
     The scenario runs in a child process (``python run_scenario.py SCENARIO --out TMP``) into an empty folder, so
-    imports, weight loading and numba compilation are all counted; the peak resident memory is the child's
-    (and its workers') ``ru_maxrss``. Stage times are summed over the Points' ``stage_seconds``. ``out`` keeps
-    the results there (it must not hold results of the scenario already: they would be skipped, not timed).
+    imports, weight loading and numba compilation are all counted. Peak memory is sampled every 0.2 s as the
+    resident memory of the child and its workers together (``peak_rss_gib``); ``ru_maxrss`` gives the largest
+    single process. Stage times are summed over the Points' ``stage_seconds``. ``out`` keeps the results there
+    (it must not hold results of the scenario already: they would be skipped, not timed).
     """
     import resource
     import subprocess
@@ -266,12 +302,19 @@ def bench_main_job(scenario: Path, workers: int = 1, out: Path | None = None) ->
         raise ValueError(f"{out} already holds Points: they would be skipped, not timed; give an empty folder")
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(out).resolve()) if out is not None else tmp
-        command = [sys.executable, "run_scenario.py", str(Path(scenario).resolve()), "--out", out, "--no-progress"]
-        if workers > 1:
-            command += ["--executor", "process", "--workers", str(workers)]
+        command = [sys.executable, "run_scenario.py", str(Path(scenario).resolve()), "--out", out, "--no-progress",
+                   "--executor", executor]
+        if executor == "process":
+            command += ["--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
         t0 = time.perf_counter()
-        subprocess.run(command, check=True, cwd=Path(__file__).resolve().parent.parent)
+        child = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, _tree_rss_bytes(child.pid))
+            time.sleep(0.2)
         wall = time.perf_counter() - t0
+        if child.returncode:
+            raise subprocess.CalledProcessError(child.returncode, command)
         stages: Counter = Counter()
         point_seconds: Counter = Counter()
         for path in Path(out, "points").glob("*.json"):
@@ -279,13 +322,22 @@ def bench_main_job(scenario: Path, workers: int = 1, out: Path | None = None) ->
             stages.update(record["counters"].get("stage_seconds", {}))
             point_seconds[record["params"]["kind"]] += record["seconds"]
         points = len(list(Path(out, "points").glob("*.json")))
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    largest_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     return {
-        "scenario": str(scenario), "workers": workers, "points": points, "wall_seconds": wall,
+        "scenario": str(scenario), "executor": executor, "workers": workers if executor == "process" else 1,
+        "threads_per_worker": threads, "points": points, "wall_seconds": wall,
         "point_seconds_by_kind": dict(point_seconds),
         "stage_seconds": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
-        "peak_rss_gib": peak_kib / 2**20,
+        "peak_rss_gib": peak / 2**30, "largest_process_rss_gib": largest_kib / 2**20,
     }
+
+
+def describe_run(run: dict) -> str:
+    """``local`` or ``process, 2 workers x 1 thread`` for a :func:`bench_main_job` result."""
+    if run["executor"] == "local":
+        return "local"
+    threads = run["threads_per_worker"] or "default"
+    return f"process, {run['workers']} worker{'s' if run['workers'] > 1 else ''} x {threads} thread(s)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,11 +349,14 @@ def main(argv: list[str] | None = None) -> int:
     p_link.add_argument("--blocks", type=int, default=128, help="blocks per operating point and path")
     p_bler = sub.add_parser("bler", help="BLER curves of both decoders")
     p_bler.add_argument("--out", type=Path, default=OUT_DIR)
-    p_scaling = sub.add_parser("scaling", help="sweep time vs Points; process executor, 2 workers vs 1")
+    p_scaling = sub.add_parser("scaling", help="sweep time vs Points and images; the process executor's scaling")
+    p_scaling.add_argument("--scenario", type=Path, default=MAIN_JOB, help="scenario of the executor runs")
     p_scaling.add_argument("--json", type=Path, default=OUT_DIR / "scaling.json")
     p_main = sub.add_parser("mainjob", help="time by stage and peak memory of the main job, from scratch")
-    p_main.add_argument("scenario", nargs="?", type=Path, default=Path("scenarios/awgn_sweep.yaml"))
-    p_main.add_argument("--workers", type=int, default=1)
+    p_main.add_argument("scenario", nargs="?", type=Path, default=MAIN_JOB)
+    p_main.add_argument("--executor", choices=["local", "process"], default="local")
+    p_main.add_argument("--workers", type=int, default=2, help="process executor's workers")
+    p_main.add_argument("--threads", type=int, help="threads per worker (default: the cores shared out)")
     p_main.add_argument("--out", type=Path, help="keep the results in this (empty) folder")
     p_main.add_argument("--json", type=Path, default=OUT_DIR / "mainjob.json")
     args = parser.parse_args(argv)
@@ -314,9 +369,9 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"rows": rows, "table": table}, indent=1))
         print(f"wrote {args.json}")
     elif args.what == "mainjob":
-        res = bench_main_job(args.scenario, args.workers, args.out)
-        print(f"{res['scenario']}: {res['points']} Points in {res['wall_seconds']:.1f} s wall, "
-              f"peak memory {res['peak_rss_gib']:.2f} GiB")
+        res = bench_main_job(args.scenario, args.executor, args.workers, args.threads, args.out)
+        print(f"{res['scenario']} ({describe_run(res)}): {res['points']} Points in {res['wall_seconds']:.1f} s "
+              f"wall, peak memory {res['peak_rss_gib']:.2f} GiB")
         print("seconds in Points by system kind:", {k: round(v, 1) for k, v in res["point_seconds_by_kind"].items()})
         for stage, seconds in res["stage_seconds"].items():
             print(f"  {stage:18s} {seconds:8.1f} s")
@@ -324,13 +379,16 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(res, indent=1))
         print(f"wrote {args.json}")
     elif args.what == "scaling":
-        res = bench_scaling()
+        res = bench_scaling(scenario=args.scenario)
         for count, seconds in res["local_seconds"].items():
             print(f"local, {count:3d} Points: {seconds:6.1f} s ({seconds / count:.2f} s per Point)")
         for count, seconds in res["images_seconds"].items():
             print(f"local, 3 Points of {count:3d} images: {seconds:6.1f} s ({seconds / count:.3f} s per image)")
-        print(f"process executor, {max(res['points'])} Points: 1 worker {res['process_1_worker_seconds']:.1f} s, "
-              f"2 workers {res['process_2_workers_seconds']:.1f} s, speed-up {res['process_speedup_2_vs_1']:.2f}x")
+        for run in res["executor_runs"].values():
+            print(f"{res['executor_scenario']}, {describe_run(run)}: {run['wall_seconds']:6.1f} s, "
+                  f"peak memory {run['peak_rss_gib']:.2f} GiB")
+        print(f"process executor, 2 workers vs 1 (1 thread each): {res['process_speedup_2_vs_1_worker']:.2f}x; "
+              f"2 workers vs local (all cores in one process): {res['local_vs_2_workers']:.2f}x")
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1))
         print(f"wrote {args.json}")

@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--executor", choices=["local", "process"], default="local",
                         help="run Points in this process (local) or in a pool of processes (default: local)")
     parser.add_argument("--workers", type=int, default=2, help="processes of the process executor (default: 2)")
+    parser.add_argument("--threads", type=int,
+                        help="threads per worker of the process executor (default: the cores shared out)")
     parser.add_argument("--force", action="store_true", help="recompute Points that are already stored")
     parser.add_argument("--plot-only", action="store_true", help="remake the plots from results.csv only")
     parser.add_argument("--quick", action="store_true",
@@ -36,14 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.threads is not None and (args.threads < 1 or args.executor != "process"):
+        parser.error(f"--threads sizes the workers of --executor process and must be >= 1; found {args.threads}"
+                     f" with --executor {args.executor}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.list:
         print_known()
         return 0
     if args.scenario is None:
-        build_parser().print_usage(sys.stderr)
+        parser.print_usage(sys.stderr)
         print("run_scenario.py: error: a scenario file is required (or --list)", file=sys.stderr)
         return 2
 
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.plot_only:
         try:
             summary = run_scenario(scenario, out, executor=args.executor, workers=args.workers,
-                                   force=args.force, progress=not args.no_progress)
+                                   force=args.force, progress=not args.no_progress, threads=args.threads)
         except KeyboardInterrupt:
             print(f"\ninterrupted: finished Points are stored in {out}; rerun the same command to resume",
                   file=sys.stderr)

@@ -38,7 +38,7 @@ class RunSummary:
 
 
 def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local", workers: int = 1,
-                 force: bool = False, progress: bool = True) -> RunSummary:
+                 force: bool = False, progress: bool = True, threads: int | None = None) -> RunSummary:
     """Simulate every Point not yet stored, then write results.csv and manifest.json.
 
     Parameters
@@ -55,11 +55,18 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
         Recompute stored Points too.
     progress : bool
         Show a tqdm progress bar with ETA.
+    threads : int, optional
+        Threads of each worker's TensorFlow and numba pools (process executor); default: the cores shared
+        out, ``cpu_count // workers``, so the pool never oversubscribes the machine.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
     if workers < 1:
         raise ValueError(f"expected workers >= 1, found {workers}")
+    if threads is not None and (threads < 1 or executor != "process"):
+        raise ValueError(f"threads sizes the process executor's workers and must be >= 1; found {threads} "
+                         f"with the {executor} executor")
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
     store = ResultStore(out_dir)
     started, t0 = utc_now(), time.perf_counter()
     points = scenario.points()
@@ -75,7 +82,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
                 done.append(_run_and_store(scenario, point, store.root, run_id))
                 bar.update()
         else:
-            _run_pool(scenario, todo, store.root, run_id, workers, bar, done)
+            _run_pool(scenario, todo, store.root, run_id, workers, threads, bar, done)
     finally:
         computed = len(done)
         bar.close()
@@ -84,17 +91,17 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
         store.write_manifest(manifest(
             scenario.digest(), started, scenario=str(scenario.path), executor=executor,
             workers=workers if executor == "process" else 1,
+            threads_per_worker=threads if executor == "process" else None,
             points_total=len(points), points_computed=computed, points_skipped=len(points) - len(todo),
             wall_seconds=round(seconds, 3), run_id=run_id,
         ))
     return RunSummary(store.root, len(points), computed, len(points) - len(todo), seconds)
 
 
-def _run_pool(scenario: Scenario, todo: list[Point], root: Path, run_id: str, workers: int, bar: tqdm,
-              done: list[str]) -> None:
+def _run_pool(scenario: Scenario, todo: list[Point], root: Path, run_id: str, workers: int, threads: int,
+              bar: tqdm, done: list[str]) -> None:
     # spawn, not fork: TensorFlow's thread pools do not survive a fork.
     context = multiprocessing.get_context("spawn")
-    threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                              initargs=(threads,)) as pool:
         pending: set[Future] = {pool.submit(_run_and_store, scenario, p, root, run_id) for p in todo}
@@ -111,7 +118,7 @@ def _run_pool(scenario: Scenario, todo: list[Point], root: Path, run_id: str, wo
 
 
 def _init_worker(threads: int) -> None:
-    """Share the cores between workers: each one's TensorFlow and numba thread pools get ``threads``."""
+    """Size this worker's TensorFlow and numba thread pools (``threads`` each)."""
     import numba
     import tensorflow as tf
 

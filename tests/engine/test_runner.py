@@ -45,7 +45,8 @@ def scenario_file(tmp_path: Path, max_bits: int = 24_000, snrs: str = "0, 6") ->
 def test_local_and_process_executors_write_identical_csv(tmp_path):
     scenario = load_scenario(scenario_file(tmp_path))
     local = run_scenario(scenario, tmp_path / "local", executor="local", progress=False)
-    pooled = run_scenario(scenario, tmp_path / "process", executor="process", workers=2, progress=False)
+    pooled = run_scenario(scenario, tmp_path / "process", executor="process", workers=2, threads=1,
+                          progress=False)
     assert local.computed == pooled.computed == 8
     a = (tmp_path / "local" / "results.csv").read_text()
     b = (tmp_path / "process" / "results.csv").read_text()
@@ -58,6 +59,9 @@ def test_local_and_process_executors_write_identical_csv(tmp_path):
     manifest = json.loads((tmp_path / "process" / "manifest.json").read_text())
     assert manifest["versions"]["tensorflow"].startswith("2.19")
     assert manifest["points_computed"] == 8 and manifest["executor"] == "process"
+    assert manifest["workers"] == 2 and manifest["threads_per_worker"] == 1
+    with pytest.raises(ValueError, match="threads sizes the process executor"):
+        run_scenario(scenario, tmp_path / "local", threads=1, progress=False)
 
 
 def test_results_do_not_depend_on_order(tmp_path):
@@ -146,7 +150,8 @@ def test_plot_only_without_results_is_an_error(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args", [["--executor", "ray"], ["--workers", "x"]])
+@pytest.mark.parametrize("args", [["--executor", "ray"], ["--workers", "x"], ["--threads", "1"],
+                                  ["--executor", "process", "--threads", "0"]])
 def test_cli_rejects_bad_arguments(tmp_path, args):
     with pytest.raises(SystemExit) as info:
         main([str(scenario_file(tmp_path)), *args])
