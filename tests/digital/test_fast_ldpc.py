@@ -102,3 +102,24 @@ def test_garbage_llrs_do_not_crash_or_leak_into_other_blocks(rng):
     assert crc_ok[0, 0] and crc_ok[1, 3]
     np.testing.assert_array_equal(payload_hat[1, 3], payload[0])
     assert (iterations >= 1).all() and (iterations <= decoder.max_iter).all()
+
+
+def test_each_codeword_decodes_alone_whatever_the_batch_and_thread_count(rng):
+    # codewords of a batch share scratch memory chunk by chunk: nothing of one may leak into the next
+    import numba
+
+    code = LDPC5GCode(1000, rate=0.5, bits_per_symbol=2)
+    _, llr = _noisy_llr(code, 1.3, 40, rng)  # at the cliff: some blocks fail after 20 iterations, some converge
+    decoder = FastLDPC5GDecoder(code._encoder)
+    alone = [decoder.decode(row) for row in llr]
+    before = numba.get_num_threads()
+    try:
+        for threads in {1, before}:
+            numba.set_num_threads(threads)
+            bits, ok, iterations = decoder.decode(llr)
+            np.testing.assert_array_equal(bits, np.stack([a[0] for a in alone]))
+            np.testing.assert_array_equal(ok, [a[1] for a in alone])
+            np.testing.assert_array_equal(iterations, [a[2] for a in alone])
+    finally:
+        numba.set_num_threads(before)
+    assert 0 < np.mean([a[1] for a in alone]) < 1 and len({int(a[2]) for a in alone}) > 2
