@@ -1,5 +1,6 @@
 """The digital link of :class:`~lssc_sim.digital.link.BitLink`, fast: numba encoder, QAM mapper, AWGN, exact
-demapper and layered min-sum decoder; other channels keep Sionna's map/channel/equalize/demap in TF.
+demapper and layered min-sum decoder; other channels keep Sionna's mapper, channel and equalizer in TF, then
+demap in numba (per-symbol noise power).
 
 Same counters as ``BitLink.run``; ``BitLink`` with stock Sionna blocks stays the reference.
 """
@@ -72,50 +73,73 @@ def _exp_clamped(x):
     return p
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _demap_axis(y, inv_no, levels, m, axis, exact, row, m0, m1, s0, s1):
+    """LLRs of one axis' bits of a row (``row[2q + axis :: m]``) from its values ``y`` and ``1/no``, ``[sym]``.
+
+    Every step is a plain loop over the row's symbols with the level and bit fixed outside it, so LLVM
+    vectorizes it: the per-set maxima of the metrics ``-(y - level)^2 / no``, then (exact) the log-sum-exp
+    around them, ``LLR = (m1 - m0) + log(S1 / S0)``. ``m0, m1, s0, s1`` are ``[sym]`` scratch.
+    """
+    half, num, sym = m // 2, levels.shape[0], y.shape[0]
+    for q in range(half):
+        shift = half - 1 - q  # bit q of the axis is bit `shift` of the level's sub-label
+        m0[:] = -np.inf
+        m1[:] = -np.inf
+        for p in range(num):
+            level, top = levels[p], m1 if (p >> shift) & 1 else m0
+            for s in range(sym):
+                top[s] = max(top[s], -((y[s] - level) ** 2) * inv_no[s])
+        out = row[2 * q + axis:: m]
+        if exact and num > 2:  # one level per bit value (QPSK) makes max-log exact
+            s0[:] = 0.0
+            s1[:] = 0.0
+            for p in range(num):
+                one = (p >> shift) & 1
+                level, top, acc = levels[p], m1 if one else m0, s1 if one else s0
+                for s in range(sym):
+                    acc[s] += _exp_clamped(-((y[s] - level) ** 2) * inv_no[s] - top[s])
+            for s in range(sym):
+                out[s] = (m1[s] - m0[s]) + np.log(s1[s] / s0[s])
+        else:
+            for s in range(sym):
+                out[s] = m1[s] - m0[s]
+
+
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def _map_awgn_demap(coded, noise, no, levels, m, exact, llr):
-    """QAM-map ``coded``, add ``sqrt(no/2) * noise`` per axis, and demap to ``llr`` (``[B, n]``).
-
-    Row by row, one axis at a time, every step is a plain loop over the row's symbols with the level and bit
-    fixed outside it, so LLVM vectorizes it: the per-set maxima of the metrics ``-(y - level)^2 / no``, then
-    (exact) the log-sum-exp around them, ``LLR = (m1 - m0) + log(S1 / S0)``.
-    """
-    half, num, sym = m // 2, levels.shape[0], coded.shape[1] // m
+    """QAM-map ``coded``, add ``sqrt(no/2) * noise`` per axis, and demap to ``llr`` (``[B, n]``)."""
+    half, sym = m // 2, coded.shape[1] // m
     sigma = np.float32(np.sqrt(no / 2.0))
-    inv_no = np.float32(1.0 / no)
     for b in prange(coded.shape[0]):
-        y = np.empty(sym, np.float32)
+        y, inv_no = np.empty(sym, np.float32), np.full(sym, np.float32(1.0 / no))
         m0, m1 = np.empty(sym, np.float32), np.empty(sym, np.float32)
         s0, s1 = np.empty(sym, np.float32), np.empty(sym, np.float32)
-        row, noise_row, bits = llr[b], noise[b], coded[b]
+        noise_row, bits = noise[b], coded[b]
         for axis in range(2):  # real axis: even bits of each symbol; imaginary: odd bits
             for s in range(sym):
                 index = 0
                 for q in range(half):
                     index = (index << 1) | bits[s * m + 2 * q + axis]
                 y[s] = levels[index] + sigma * noise_row[2 * s + axis]
-            for q in range(half):
-                shift = half - 1 - q  # bit q of the axis is bit `shift` of the level's sub-label
-                m0[:] = -np.inf
-                m1[:] = -np.inf
-                for p in range(num):
-                    level, top = levels[p], m1 if (p >> shift) & 1 else m0
-                    for s in range(sym):
-                        top[s] = max(top[s], -((y[s] - level) ** 2) * inv_no)
-                out = row[2 * q + axis:: m]
-                if exact and num > 2:  # one level per bit value (QPSK) makes max-log exact
-                    s0[:] = 0.0
-                    s1[:] = 0.0
-                    for p in range(num):
-                        one = (p >> shift) & 1
-                        level, top, acc = levels[p], m1 if one else m0, s1 if one else s0
-                        for s in range(sym):
-                            acc[s] += _exp_clamped(-((y[s] - level) ** 2) * inv_no - top[s])
-                    for s in range(sym):
-                        out[s] = (m1[s] - m0[s]) + np.log(s1[s] / s0[s])
-                else:
-                    for s in range(sym):
-                        out[s] = m1[s] - m0[s]
+            _demap_axis(y, inv_no, levels, m, axis, exact, llr[b], m0, m1, s0, s1)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+def _demap(y_iq, no, levels, m, exact, llr):
+    """Demap received symbols ``y_iq`` (``[B, 2 sym]``, real and imaginary parts interleaved) with per-symbol
+    noise power ``no`` (``[B, sym]``) to ``llr`` (``[B, sym * m]``)."""
+    sym = no.shape[1]
+    for b in prange(y_iq.shape[0]):
+        y, inv_no = np.empty(sym, np.float32), np.empty(sym, np.float32)
+        m0, m1 = np.empty(sym, np.float32), np.empty(sym, np.float32)
+        s0, s1 = np.empty(sym, np.float32), np.empty(sym, np.float32)
+        for s in range(sym):
+            inv_no[s] = np.float32(1.0) / no[b, s]
+        for axis in range(2):
+            for s in range(sym):
+                y[s] = y_iq[b, 2 * s + axis]
+            _demap_axis(y, inv_no, levels, m, axis, exact, llr[b], m0, m1, s0, s1)
 
 
 NOISE_CHUNK_ROWS = 32  # rows per independent noise stream: fixed, so the draws never depend on the thread count
@@ -173,6 +197,30 @@ def map_awgn_demap(coded: np.ndarray, no: float, tables: QAMTables, noise: np.nd
     return llr
 
 
+def demap(x_hat: np.ndarray, no: np.ndarray, tables: QAMTables, exact: bool = True) -> np.ndarray:
+    """Sionna-compatible APP (or max-log) demapping of equalized symbols with per-symbol noise power.
+
+    Parameters
+    ----------
+    x_hat : [B, S], complex64
+        Equalized symbols (unit average energy constellation).
+    no : [B, S] or broadcastable, float
+        Effective noise power per complex symbol after equalization (``no / |h|^2`` for zero forcing).
+    tables : QAMTables
+    exact : bool, default True
+
+    Returns
+    -------
+    [B, S * bits_per_symbol], np.float32
+        LLRs ``log(P(b=1)/P(b=0))``.
+    """
+    x_hat = np.ascontiguousarray(x_hat, np.complex64)
+    no = np.ascontiguousarray(np.broadcast_to(no, x_hat.shape), np.float32)
+    llr = np.empty((x_hat.shape[0], x_hat.shape[1] * tables.bits_per_symbol), np.float32)
+    _demap(x_hat.view(np.float32), no, tables.levels, tables.bits_per_symbol, exact, llr)
+    return llr
+
+
 class FastBitLink:
     """``BitLink`` with the fast decoder: same inputs, same counters from :meth:`run`.
 
@@ -180,7 +228,8 @@ class FastBitLink:
     ----------
     modem : Modem
     channel : Channel
-        AWGN runs entirely in numba; any other channel keeps Sionna's map/channel/equalize/demap (TF).
+        AWGN runs entirely in numba; any other channel keeps Sionna's mapper, channel and equalizer (TF), then
+        the numba demapper.
     code : LDPC5GCode
         Its Sionna encoder defines the code; :attr:`encoder` and :attr:`decoder` are the numba ones.
     seed : int, default 0
@@ -208,12 +257,14 @@ class FastBitLink:
         if isinstance(self.channel, AWGNChannel):
             noise = self.rng.standard_normal((coded.shape[0], 2 * self.symbols_per_block), np.float32)
             return map_awgn_demap(coded, no, self.tables, noise, exact=self.modem.demapping == "app")
-        return self._tf_front(tf.constant(coded, tf.float32), tf.constant(no, tf.float32)).numpy()
+        x_hat, no_eff = self._tf_front(tf.constant(coded, tf.float32), tf.constant(no, tf.float32))
+        return demap(x_hat.numpy(), no_eff.numpy(), self.tables, exact=self.modem.demapping == "app")
 
-    def _tf_front_impl(self, coded: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+    def _tf_front_impl(self, coded: tf.Tensor, no: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Sionna's mapper, the channel and the equalizer: ``x_hat`` and ``no_eff``, ``[B, n / m]``."""
         y, h = self.channel(self.modem.map(coded), no)
         x_hat, no_eff = equalize(y, h, no)
-        return self.modem.demap(x_hat, no_eff)
+        return x_hat, tf.broadcast_to(no_eff, tf.shape(x_hat))
 
     def run(self, batch_size: int, no: float) -> dict[str, int]:
         """Send ``batch_size`` blocks at noise power ``no`` (per complex symbol) and count errors.

@@ -23,7 +23,7 @@ import tensorflow as tf
 from lssc_sim.channels import Channel, equalize
 from lssc_sim.channels.awgn import AWGNChannel
 from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder, FastLDPC5GEncoder
-from lssc_sim.digital.fast_link import QAMTables, map_awgn_demap, standard_normal_rows
+from lssc_sim.digital.fast_link import QAMTables, demap, map_awgn_demap, standard_normal_rows
 from lssc_sim.digital.fec import LDPC5GCode
 from lssc_sim.digital.modem import Modem
 from lssc_sim.digital.source import bytes_to_bits
@@ -104,15 +104,19 @@ class ImageLink:
             llr = map_awgn_demap(stacked, no, self.tables, noise, exact=self.modem.demapping == "app")
             return np.split(llr, np.cumsum([c.shape[0] for c in coded])[:-1])
         # one frame per image: a frame-coherent channel fades once for all of an image's blocks
-        return [self._tf_front(tf.constant(c, tf.float32), tf.constant(no, tf.float32)).numpy() for c in coded]
+        llrs = []
+        for c in coded:
+            x_hat, no_eff = self._tf_front(tf.constant(c, tf.float32), tf.constant(no, tf.float32))
+            llrs.append(demap(x_hat.numpy(), no_eff.numpy(), self.tables, exact=self.modem.demapping == "app"))
+        return llrs
 
-    def _tf_front_impl(self, coded: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+    def _tf_front_impl(self, coded: tf.Tensor, no: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Sionna's mapper, the channel and the equalizer: ``x_hat`` and ``no_eff``, ``[num_blocks, n / m]``."""
         x = self.modem.map(coded)  # [num_blocks, n / m]
         frame = tf.reshape(x, [1, -1])  # one frame per image: its blocks back to back
         y, h = self.channel(frame, no)
         x_hat, no_eff = equalize(y, h, no)
-        no_eff = tf.reshape(tf.broadcast_to(no_eff, tf.shape(x_hat)), tf.shape(x))
-        return tf.reshape(self.modem.demap(tf.reshape(x_hat, tf.shape(x)), no_eff), tf.shape(coded))
+        return tf.reshape(x_hat, tf.shape(x)), tf.reshape(tf.broadcast_to(no_eff, tf.shape(x_hat)), tf.shape(x))
 
     def decode(self, llr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Payload bits ``[B, k - 24]`` (uint8) and CRC check ``[B]`` (bool) of LLRs ``[B, n]``."""

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from lssc_sim.channels import make_channel
-from lssc_sim.digital.fast_link import FastBitLink, QAMTables, map_awgn_demap
+from lssc_sim.digital.fast_link import FastBitLink, QAMTables, demap, map_awgn_demap
 from lssc_sim.digital.fec import LDPC5GCode
 from lssc_sim.digital.link import BitLink
 from lssc_sim.digital.modem import Modem
@@ -26,6 +26,19 @@ def test_map_awgn_demap_equals_sionna(modulation, m, demapping, no, rng):
     reference = modem.demap(tf.constant(y), no).numpy()
     llr = map_awgn_demap(coded, no, QAMTables(m), noise, exact=demapping == "app")
     np.testing.assert_allclose(llr, reference, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("modulation, m", [("qpsk", 2), ("16qam", 4), ("64qam", 6)])
+@pytest.mark.parametrize("demapping", ["app", "maxlog"])
+def test_demap_with_per_symbol_noise_equals_sionna(modulation, m, demapping, rng):
+    # after a fading channel and zero forcing every symbol has its own noise power no / |h|^2
+    modem = Modem(modulation, demapping)
+    x = modem.map(tf.constant(rng.integers(0, 2, (4, 200 * m)), tf.float32)).numpy()
+    no = (0.02 * 10 ** rng.uniform(0, 3, x.shape)).astype(np.float32)  # Es/N0 from -13 to 17 dB
+    noise = rng.standard_normal((*x.shape, 2)).astype(np.float32) @ np.array([1, 1j])
+    y = (x + np.sqrt(no / 2) * noise).astype(np.complex64)
+    reference = modem.demap(tf.constant(y), tf.constant(no)).numpy()
+    np.testing.assert_allclose(demap(y, no, QAMTables(m), exact=demapping == "app"), reference, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("channel", ["awgn", "rayleigh"])
