@@ -99,9 +99,7 @@ class ImageLink:
     def llr(self, coded: list[np.ndarray], no: float, rng: np.random.Generator) -> list[np.ndarray]:
         """Channel LLRs ``[num_blocks_i, n]`` (float32) of each image's codewords at noise power ``no``."""
         if isinstance(self.channel, AWGNChannel):
-            stacked = np.concatenate(coded)
-            noise = standard_normal_rows(rng, stacked.shape[0], 2 * self.symbols_per_block)
-            llr = map_awgn_demap(stacked, no, self.tables, noise, exact=self.modem.demapping == "app")
+            llr = self._awgn_llr(np.concatenate(coded), no, rng)
             return np.split(llr, np.cumsum([c.shape[0] for c in coded])[:-1])
         # one frame per image: a frame-coherent channel fades once for all of an image's blocks
         llrs = []
@@ -109,6 +107,11 @@ class ImageLink:
             x_hat, no_eff = self._tf_front(tf.constant(c, tf.float32), tf.constant(no, tf.float32))
             llrs.append(demap(x_hat.numpy(), no_eff.numpy(), self.tables, exact=self.modem.demapping == "app"))
         return llrs
+
+    def _awgn_llr(self, coded: np.ndarray, no: float, rng: np.random.Generator) -> np.ndarray:
+        """LLRs ``[B, n]`` of codewords ``[B, n]`` stacked across images, over AWGN (noise drawn from ``rng``)."""
+        noise = standard_normal_rows(rng, coded.shape[0], 2 * self.symbols_per_block)
+        return map_awgn_demap(coded, no, self.tables, noise, exact=self.modem.demapping == "app")
 
     def _tf_front_impl(self, coded: tf.Tensor, no: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Sionna's mapper, the channel and the equalizer: ``x_hat`` and ``no_eff``, ``[num_blocks, n / m]``."""
@@ -162,10 +165,10 @@ class ImageLink:
             if not jobs:
                 break
             t0 = time.perf_counter()
-            sent = [coded[i][a:b] for i, a, b in jobs]
-            llr = (np.concatenate(self.llr(sent, no, rng)) if lazy
+            sent = np.concatenate([coded[i][a:b] for i, a, b in jobs])
+            llr = (self._awgn_llr(sent, no, rng) if lazy
                    else np.concatenate([llrs[i][a:b] for i, a, b in jobs]))
-            coded_errors += int(np.count_nonzero((llr > 0) != np.concatenate(sent)))
+            coded_errors += int(np.count_nonzero((llr > 0) != sent))
             t1 = time.perf_counter()
             bits, ok = self.decode(llr)
             seconds["channel_demapping"] += t1 - t0
