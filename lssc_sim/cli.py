@@ -53,9 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print("run_scenario.py: error: a scenario file is required (or --list)", file=sys.stderr)
         return 2
 
-    from lssc_sim.plots import make_plots
-    from lssc_sim.runner import run_scenario
-    from lssc_sim.scenario import ScenarioError, load_scenario
+    from lssc_sim.engine.scenario import ScenarioError, load_scenario
 
     try:
         scenario = load_scenario(args.scenario, quick=args.quick)
@@ -64,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or Path("results") / scenario.name
     if not args.plot_only:
+        from lssc_sim.engine.runner import run_scenario
+
         try:
             summary = run_scenario(scenario, out, executor=args.executor, workers=args.workers,
                                    force=args.force, progress=not args.no_progress, threads=args.threads)
@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     elif not (out / "results.csv").is_file():
         print(f"--plot-only: {out / 'results.csv'} not found; run the scenario first", file=sys.stderr)
         return 2
+    from lssc_sim.plots.make import make_plots
+
     for path in make_plots(out, scenario.spec.plots, scenario.spec.title):
         print(f"figure: {path}")
     return 0
@@ -84,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 def print_known() -> None:
     from lssc_sim.channels import CHANNELS
     from lssc_sim.data import DATASETS
-    from lssc_sim.digital.modem import MODULATIONS
-    from lssc_sim.plots import PLOTS
+    from lssc_sim.digital.spec import MODULATIONS
+    from lssc_sim.plots.catalog import PLOT_KINDS
     from lssc_sim.systems import SYSTEMS
 
     scenarios = sorted(Path("scenarios").glob("*.yaml"))
@@ -94,4 +96,4 @@ def print_known() -> None:
     print("channels:    " + ", ".join(CHANNELS.names()))
     print("modulations: " + ", ".join(MODULATIONS))
     print("datasets:    " + ", ".join(DATASETS.names()))
-    print("plots:       " + ", ".join(PLOTS.names()))
+    print("plots:       " + ", ".join(sorted(PLOT_KINDS)))

@@ -1,13 +1,74 @@
-"""SNR sweep axes: an explicit list of values or an inclusive ``{start, stop, step}`` range, in dB."""
+"""The one place for SNR conversions (dB to noise power, Es/N0 to Eb/N0) and the SNR sweep axis of scenarios.
+
+Conventions: symbols have unit average energy, SNR means Es/N0 per complex symbol, and the noise power per
+complex symbol is ``no = 10**(-snr_db/10)`` (:func:`to_no`). Eb is the energy per information bit:
+``Es/N0 = Eb/N0 * bits per channel use`` (bits per symbol times code rate, or source bits per channel use).
+An axis is an explicit list of values or an inclusive ``{start, stop, step}`` range, in dB.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Annotated, Any
 
+import numpy as np
+from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 MAX_POINTS = 10_000
+
+
+def to_no(snr_db: float) -> float:
+    """Noise power per complex symbol (linear) at ``snr_db`` (Es/N0 in dB) with unit-energy symbols."""
+    return 10.0 ** (-float(snr_db) / 10.0)
+
+
+def snr_db_to_ebno_db(snr_db: ArrayLike, bits_per_symbol: float, code_rate: float = 1.0) -> np.ndarray:
+    """Es/N0 to Eb/N0, ``Eb/N0 = Es/N0 / (bits_per_symbol * code_rate)``.
+
+    Parameters
+    ----------
+    snr_db : float or array
+        Es/N0 in dB (per complex symbol).
+    bits_per_symbol : float
+        Coded bits per complex symbol (2 for QPSK).
+    code_rate : float, default 1.0
+        Information bits per coded bit.
+
+    Returns
+    -------
+    np.ndarray of float
+        Eb/N0 in dB, Eb per information bit.
+    """
+    return np.asarray(snr_db, dtype=float) - _efficiency_db(bits_per_symbol, code_rate)
+
+
+def ebno_db_to_snr_db(ebno_db: ArrayLike, bits_per_symbol: float, code_rate: float = 1.0) -> np.ndarray:
+    """Eb/N0 to Es/N0, ``Es/N0 = Eb/N0 * bits_per_symbol * code_rate``; inverse of :func:`snr_db_to_ebno_db`.
+
+    Parameters
+    ----------
+    ebno_db : float or array
+        Eb/N0 in dB, Eb per information bit.
+    bits_per_symbol : float
+        Coded bits per complex symbol.
+    code_rate : float, default 1.0
+        Information bits per coded bit.
+
+    Returns
+    -------
+    np.ndarray of float
+        Es/N0 in dB.
+    """
+    return np.asarray(ebno_db, dtype=float) + _efficiency_db(bits_per_symbol, code_rate)
+
+
+def _efficiency_db(bits_per_symbol: float, code_rate: float) -> float:
+    if not bits_per_symbol > 0 or not 0 < code_rate <= 1:
+        raise ValueError(
+            f"need bits_per_symbol > 0 and 0 < code_rate <= 1; got {bits_per_symbol}, {code_rate}"
+        )
+    return 10.0 * math.log10(bits_per_symbol * code_rate)
 
 
 class SnrRange(BaseModel):

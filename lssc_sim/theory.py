@@ -1,7 +1,7 @@
 """Closed-form reference curves: SNR conversions, uncoded QAM BER, Shannon limits and capacities.
 
-NumPy/SciPy only. Conventions: SNR is Es/N0 per complex symbol, Eb is the energy per information bit,
-so ``Es/N0 = Eb/N0 * bits_per_symbol * code_rate``. All dB values are 10*log10 of power ratios.
+NumPy/SciPy only. Conventions: SNR is Es/N0 per complex symbol, Eb is the energy per information bit; the
+conversions between them live in :mod:`lssc_sim.snr`. All dB values are 10*log10 of power ratios.
 """
 
 from __future__ import annotations
@@ -15,54 +15,6 @@ from scipy.special import erfc, exp1
 
 QAM_ORDERS: dict[str, int] = {"qpsk": 4, "16qam": 16, "64qam": 64, "256qam": 256}
 """Constellation size M of each modulation (Gray-labelled square QAM)."""
-
-
-def snr_db_to_ebno_db(snr_db: ArrayLike, bits_per_symbol: float, code_rate: float = 1.0) -> np.ndarray:
-    """Es/N0 to Eb/N0, ``Eb/N0 = Es/N0 / (bits_per_symbol * code_rate)``.
-
-    Parameters
-    ----------
-    snr_db : float or array
-        Es/N0 in dB (per complex symbol).
-    bits_per_symbol : float
-        Coded bits per complex symbol (2 for QPSK).
-    code_rate : float, default 1.0
-        Information bits per coded bit.
-
-    Returns
-    -------
-    np.ndarray of float
-        Eb/N0 in dB, Eb per information bit.
-    """
-    return np.asarray(snr_db, dtype=float) - _efficiency_db(bits_per_symbol, code_rate)
-
-
-def ebno_db_to_snr_db(ebno_db: ArrayLike, bits_per_symbol: float, code_rate: float = 1.0) -> np.ndarray:
-    """Eb/N0 to Es/N0, ``Es/N0 = Eb/N0 * bits_per_symbol * code_rate``; inverse of :func:`snr_db_to_ebno_db`.
-
-    Parameters
-    ----------
-    ebno_db : float or array
-        Eb/N0 in dB, Eb per information bit.
-    bits_per_symbol : float
-        Coded bits per complex symbol.
-    code_rate : float, default 1.0
-        Information bits per coded bit.
-
-    Returns
-    -------
-    np.ndarray of float
-        Es/N0 in dB.
-    """
-    return np.asarray(ebno_db, dtype=float) + _efficiency_db(bits_per_symbol, code_rate)
-
-
-def _efficiency_db(bits_per_symbol: float, code_rate: float) -> float:
-    if not bits_per_symbol > 0 or not 0 < code_rate <= 1:
-        raise ValueError(
-            f"need bits_per_symbol > 0 and 0 < code_rate <= 1; got {bits_per_symbol}, {code_rate}"
-        )
-    return 10.0 * math.log10(bits_per_symbol * code_rate)
 
 
 @lru_cache

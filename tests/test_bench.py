@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from lssc_sim.bench import _tree_rss_bytes, bench_main_job, describe_run
+from lssc_sim.bench.runs import bench_main_job, describe_run, tree_rss_bytes
 
 TINY = """\
 name: tiny_bench
@@ -19,7 +19,7 @@ plots: []
 
 
 def test_tree_rss_counts_this_process():
-    rss = _tree_rss_bytes(os.getpid())
+    rss = tree_rss_bytes(os.getpid())
     assert 50 * 2**20 < rss < 64 * 2**30  # this pytest process holds at least numpy and TensorFlow
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from lssc_sim import theory
-from lssc_sim.image_plots import shannon_snr_db, system_label
-from lssc_sim.plots import make_plots
-from lssc_sim.results import ResultStore
+from lssc_sim.engine.results import ResultStore
+from lssc_sim.plots.image import shannon_snr_db, system_label
+from lssc_sim.plots.make import make_plots
 
 
 def _digital_row(snr, modulation, lost):

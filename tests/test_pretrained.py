@@ -15,6 +15,7 @@ from lssc_sim import pretrained
 from lssc_sim.channels import make_channel
 from lssc_sim.data import DatasetSpec, load_dataset
 from lssc_sim.seeding import seed_everything
+from lssc_sim.snr import to_no
 from lssc_sim.systems.base import PointContext
 from lssc_sim.systems.semantic import SemanticConfig
 
@@ -37,7 +38,7 @@ def _point(name: str, split: str, num_images: int, snr_db: float, seed: int = 11
     card = pretrained.load(name).card
     spec = DatasetSpec(**{**card["dataset"], "split": split, "num_images": num_images})
     system = SemanticConfig(weights=name).build()
-    ctx = PointContext(snr_db, make_channel("awgn"), None, seed_everything(seed), load_dataset(spec))
+    ctx = PointContext(snr_db, to_no(snr_db), make_channel("awgn"), None, seed_everything(seed), load_dataset(spec))
     return card, system(ctx), system
 
 
@@ -77,7 +78,7 @@ def test_quality_bars_on_the_test_split():
     card = pretrained.load("lssc_awgn").card
     spec = DatasetSpec(**{**card["dataset"], "split": "test", "num_images": 200})
     system, dataset = SemanticConfig(weights="lssc_awgn").build(), load_dataset(spec)
-    curve = [system(PointContext(float(s), make_channel("awgn"), None, seed_everything(s), dataset))["miou"]
+    curve = [system(PointContext(float(s), to_no(s), make_channel("awgn"), None, seed_everything(s), dataset))["miou"]
              for s in range(20, -1, -1)]
     assert curve[0] >= unet["clean_miou"] - 0.03, (curve[0], unet["clean_miou"])
     assert max(abs(np.diff(curve))) <= 0.05, curve

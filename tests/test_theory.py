@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import norm
 
-from lssc_sim import theory
+from lssc_sim import snr, theory
 
 
 def q(x):
@@ -19,11 +19,11 @@ def q(x):
 def test_snr_ebno_round_trip_and_value():
     ebno = np.linspace(-5, 20, 11)
     for m, r in [(2, 1.0), (4, 0.5), (6, 5 / 6), (8, 1 / 3)]:
-        np.testing.assert_allclose(theory.snr_db_to_ebno_db(theory.ebno_db_to_snr_db(ebno, m, r), m, r), ebno)
+        np.testing.assert_allclose(snr.snr_db_to_ebno_db(snr.ebno_db_to_snr_db(ebno, m, r), m, r), ebno)
     # 16-QAM at rate 1/2 carries 2 information bits per symbol: Es/N0 = Eb/N0 + 3.01 dB
-    assert theory.ebno_db_to_snr_db(10.0, 4, 0.5) == pytest.approx(10 + 10 * math.log10(2))
+    assert snr.ebno_db_to_snr_db(10.0, 4, 0.5) == pytest.approx(10 + 10 * math.log10(2))
     with pytest.raises(ValueError):
-        theory.ebno_db_to_snr_db(0.0, 2, 1.5)
+        snr.ebno_db_to_snr_db(0.0, 2, 1.5)
 
 
 def test_qpsk_awgn_known_point_and_formula():
@@ -80,7 +80,7 @@ def test_shannon_limit():
     assert float(theory.shannon_ebno_limit_db(2.0)) == pytest.approx(10 * math.log10(1.5))
     # consistency: at the limit, AWGN capacity equals the spectral efficiency
     for eta in (0.5, 1.0, 3.0, 6.0):
-        snr_db = theory.ebno_db_to_snr_db(theory.shannon_ebno_limit_db(eta), eta)
+        snr_db = snr.ebno_db_to_snr_db(theory.shannon_ebno_limit_db(eta), eta)
         assert float(theory.capacity_awgn(snr_db)) == pytest.approx(eta)
     with pytest.raises(ValueError):
         theory.shannon_ebno_limit_db(-1.0)

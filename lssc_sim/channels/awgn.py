@@ -13,3 +13,4 @@ class AWGNChannel(Channel):
     """
 
     name = "awgn"
+    has_gains = False

@@ -1,8 +1,17 @@
 """The channel contract: ``y, h = channel(x, no)``, the registry, the builder and the perfect-CSI equalizer.
 
-Conventions (shared/DESIGN.md): ``x`` carries complex symbols with unit average energy, SNR means Es/N0 and
-``no = 10**(-snr_db/10)`` is the noise power per complex symbol. A flat channel computes ``y = h * x + n``;
-a subclass only says how the gains ``h`` are drawn (:meth:`Channel.gains`).
+Conventions: ``x`` carries complex symbols with unit average energy, SNR means Es/N0 and
+``no = 10**(-snr_db/10)`` is the noise power per complex symbol (:func:`lssc_sim.snr.to_no`). A flat channel
+computes ``y = h * x + n``; a subclass only says how the gains ``h`` are drawn (:meth:`Channel.gains`, in
+TensorFlow from Sionna's generator: the reference, and what training runs in its graphs), and may add a NumPy
+sampler of the same law (:meth:`Channel.draw_gains`) that the simulators' fast paths use.
+
+What a channel declares, so that links choose their path without looking at its class: ``has_gains`` (False:
+``y = x + n``, the fused AWGN path) and whether it overrides :meth:`Channel.draw_gains` (NumPy gains, then
+the fast fading path; otherwise the link runs this channel's TensorFlow call and the equalizer).
+
+Channel modules import TensorFlow and Sionna inside the methods that draw, never at module level: scenario
+files are validated by constructing channels, and validation must stay fast.
 """
 
 from __future__ import annotations
@@ -11,14 +20,14 @@ import inspect
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import tensorflow as tf
-from sionna.phy import config
-from sionna.phy.channel import AWGN
-from sionna.phy.utils import complex_normal, expand_to_rank
+import numpy as np
 
 from lssc_sim.registry import Registry
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 CHANNELS: Registry[type[Channel]] = Registry("channel", entry_point_group="lssc_sim.channels")
 
@@ -53,9 +62,11 @@ class Channel:
     """
 
     name: ClassVar[str] = "channel"
+    has_gains: ClassVar[bool] = True
+    """False only for ``y = x + n`` (``h = 1``): links then take their fused noise-only path."""
 
     def __init__(self) -> None:
-        self._awgn: AWGN | None = None
+        self._awgn = None  # Sionna's AWGN block, built on first use
 
     # -- what a subclass overrides -------------------------------------------------------------------
     def gains(self, shape: tf.Tensor) -> tf.Tensor:
@@ -63,10 +74,24 @@ class Channel:
 
         Returns a complex64 tensor broadcastable to ``shape``; the default is no fading (``[batch, 1]`` ones).
         """
+        import tensorflow as tf
+
         return tf.ones(tf.concat([shape[:-1], [1]], axis=0), dtype=tf.complex64)
+
+    def draw_gains(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        """Gains of the same law as :meth:`gains`, drawn with NumPy from ``rng``; complex64, broadcastable to
+        ``shape`` ``[rows, n]``. A channel that overrides it gets the links' fast path (see
+        :meth:`has_numpy_gains`); the contract test holds the two samplers to the same statistics."""
+        raise NotImplementedError(f"{self.name}: no NumPy gain sampler")
+
+    def has_numpy_gains(self) -> bool:
+        """Whether this channel draws its gains in NumPy too (it overrides :meth:`draw_gains`)."""
+        return type(self).draw_gains is not Channel.draw_gains
 
     # -- the contract ------------------------------------------------------------------------------
     def __call__(self, x: tf.Tensor, no: float | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        import tensorflow as tf
+
         x = tf.convert_to_tensor(x)
         if x.dtype != tf.complex64:
             raise TypeError(f"{self.name}: x must be tf.complex64, got {x.dtype.name}")
@@ -77,6 +102,9 @@ class Channel:
 
     def add_noise(self, y: tf.Tensor, no: float | tf.Tensor) -> tf.Tensor:
         """Add complex AWGN of power ``no`` (scalar or ``[batch]``) with Sionna's ``AWGN`` block."""
+        import tensorflow as tf
+        from sionna.phy.channel import AWGN
+
         _ensure_rng()
         if self._awgn is None:  # built on first use: the constructor does no TensorFlow work
             self._awgn = AWGN(precision="single")
@@ -132,6 +160,9 @@ class FlatFadingChannel(Channel):
 
     def scattered(self, shape: tf.Tensor) -> tf.Tensor:
         """CN(0, 1) gains with this channel's coherence, broadcastable to ``shape`` ``[batch, n]``."""
+        import tensorflow as tf
+        from sionna.phy.utils import complex_normal
+
         lead, n = shape[:-1], shape[-1]
         if self.coherence == "symbol":
             return complex_normal(shape, precision="single")
@@ -140,6 +171,19 @@ class FlatFadingChannel(Channel):
         num_blocks = (n + self.block_length - 1) // self.block_length
         g = complex_normal(tf.concat([lead, [num_blocks]], axis=0), precision="single")
         return tf.repeat(g, self.block_length, axis=-1)[..., :n]
+
+    def scattered_numpy(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        """:meth:`scattered` drawn with NumPy: CN(0, 1) complex64 gains with this coherence, broadcastable to
+        ``shape`` ``[rows, n]`` (``[rows, 1]`` for ``frame``)."""
+        from lssc_sim.channels.gaussian import complex_normal
+
+        rows, n = shape
+        if self.coherence == "symbol":
+            return complex_normal(rng, (rows, n))
+        if self.coherence == "frame":
+            return complex_normal(rng, (rows, 1))
+        g = complex_normal(rng, (rows, -(-n // self.block_length)))
+        return np.repeat(g, self.block_length, axis=-1)[:, :n]
 
 
 def equalize(y: tf.Tensor, h: tf.Tensor, no: float | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -161,6 +205,9 @@ def equalize(y: tf.Tensor, h: tf.Tensor, no: float | tf.Tensor) -> tuple[tf.Tens
     no_eff : [batch, n], tf.float32
         Effective noise power per symbol after equalization, ``no / |h|^2``, for the demapper.
     """
+    import tensorflow as tf
+    from sionna.phy.utils import expand_to_rank
+
     y = tf.convert_to_tensor(y)
     h = tf.cast(h, y.dtype)
     gain2 = tf.maximum(tf.math.real(h * tf.math.conj(h)), _EPS_GAIN2)
@@ -233,6 +280,10 @@ def check_float(owner: str, param: str, value: Any, minimum: float | None = None
 
 def _ensure_rng() -> None:
     # Sionna creates its tf.random.Generator on first use; created inside a tf.function trace it cannot be
-    # lifted out of the graph (shared/STACK.md), so make sure it exists eagerly.
+    # lifted out of the graph (Keras then fails with "initial_value ... could not be lifted"), so make sure it
+    # exists eagerly.
+    import tensorflow as tf
+    from sionna.phy import config
+
     with tf.init_scope():
         config.tf_rng  # noqa: B018

@@ -9,10 +9,12 @@ here, or from another package through the ``lssc_sim.channels`` entry-point grou
 
 from __future__ import annotations
 
-import tensorflow as tf
-from sionna.phy import config
+from typing import TYPE_CHECKING
 
 from lssc_sim.channels.base import CHANNELS, Channel, check_float
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 @CHANNELS.register("phase_noise")
@@ -37,6 +39,9 @@ class PhaseNoise(Channel):
         self.linewidth_symbol = check_float(self.name, "linewidth_symbol", linewidth_symbol, minimum=0.0)
 
     def gains(self, shape: tf.Tensor) -> tf.Tensor:
+        import tensorflow as tf  # inside: validating a scenario constructs channels and must stay light
+        from sionna.phy import config
+
         # Draw from Sionna's generator so that seed_everything() makes runs reproducible.
         increments = config.tf_rng.normal(shape, stddev=self.linewidth_symbol, dtype=tf.float32)
         phi = tf.cumsum(increments, axis=-1)  # random walk along the symbols of each frame

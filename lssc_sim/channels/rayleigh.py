@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from lssc_sim.channels.base import CHANNELS, FlatFadingChannel
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 @CHANNELS.register("rayleigh")
@@ -26,3 +31,6 @@ class Rayleigh(FlatFadingChannel):
 
     def gains(self, shape: tf.Tensor) -> tf.Tensor:
         return self.scattered(shape)
+
+    def draw_gains(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        return self.scattered_numpy(rng, shape)

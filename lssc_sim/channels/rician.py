@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
+import numpy as np
 
 from lssc_sim.channels.base import CHANNELS, FlatFadingChannel, check_float
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 @CHANNELS.register("rician")
@@ -39,6 +43,14 @@ class Rician(FlatFadingChannel):
         return 10.0 ** (self.k_factor_db / 10.0)
 
     def gains(self, shape: tf.Tensor) -> tf.Tensor:
+        los, spread = self._parts()
+        return los + spread * self.scattered(shape)
+
+    def draw_gains(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        los, spread = self._parts()
+        return (los + spread * self.scattered_numpy(rng, shape)).astype(np.complex64)
+
+    def _parts(self) -> tuple[complex, float]:
+        """The line-of-sight gain and the scale of the scattered part."""
         k = self.k_factor
-        los = complex(math.sqrt(k / (k + 1.0)), 0.0)
-        return los + math.sqrt(1.0 / (k + 1.0)) * self.scattered(shape)
+        return complex(math.sqrt(k / (k + 1.0)), 0.0), math.sqrt(1.0 / (k + 1.0))

@@ -11,7 +11,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import ndimage
 
 Array = np.ndarray
 
@@ -278,6 +277,8 @@ def blur(img: Array, sigma_px: float) -> Array:
     if sigma_px < 0.25:
         return img
     sig = (sigma_px, sigma_px) + (0,) * (img.ndim - 2)
+    from scipy import ndimage  # here, not at import: scenario validation imports the datasets
+
     return ndimage.gaussian_filter(img, sig, mode="nearest", truncate=3.0)
 
 

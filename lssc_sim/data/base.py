@@ -107,6 +107,13 @@ class Dataset:
 
     def __init__(self, spec: DatasetSpec):
         self.spec = spec
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every image uint8 [N, S, S, 3] and mask int32 [N, S, S], loaded on the first call and kept."""
+        if self._arrays is None:
+            self._arrays = self.batch(range(len(self)))
+        return self._arrays
 
     @classmethod
     def check(cls, spec: DatasetSpec) -> None:

@@ -2,63 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
 import tensorflow as tf
 from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 
-CODE_RATES: tuple[float, float] = (1 / 3, 5 / 6)
-"""Closed range of accepted code rates ``k / n``."""
-
-K_RANGE: tuple[int, int] = (25, 8448)
-"""Closed range of the LDPC information length ``k`` (CRC included); 8448 is 5G's largest code block."""
-
-CRC_BITS = 24
-CN_UPDATES = ("boxplus-phi", "boxplus", "minsum", "offset-minsum")
-DECODERS = ("sionna", "fast")
-_RATE_TOL = 1e-9  # so that rate=1/3 written as 0.3333333333 or computed as k/n is not rejected by rounding
-
-
-def codeword_length(k: int, n: int | None = None, rate: float | None = None, bits_per_symbol: int = 1) -> int:
-    """Check the code parameters (plain Python, usable when validating scenarios) and return ``n``.
-
-    Parameters
-    ----------
-    k : int
-        LDPC information bits per code block, CRC24 included, in ``K_RANGE``.
-    n, rate : int or float, exactly one of them
-        Codeword length in bits, or code rate ``k/n`` in ``CODE_RATES``. From a rate, ``n = ceil(k / rate)``
-        rounded up to a multiple of ``bits_per_symbol`` (the mapper needs whole symbols).
-    bits_per_symbol : int, default 1
-        Bits per modulation symbol.
-
-    Raises
-    ------
-    ValueError, TypeError
-        A parameter out of range or of the wrong type; the message names it.
-    """
-    _check_int("k", k, *K_RANGE)
-    _check_int("bits_per_symbol", bits_per_symbol, 1, 16)
-    if (n is None) == (rate is None):
-        raise ValueError(f"give exactly one of n and rate; got n={n!r}, rate={rate!r}")
-    lo, hi = CODE_RATES
-    if rate is not None:
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
-            raise TypeError(f"rate must be a number in [1/3, 5/6]; got {rate!r} ({type(rate).__name__})")
-        if not lo - _RATE_TOL <= rate <= hi + _RATE_TOL:
-            raise ValueError(f"rate must be in [1/3, 5/6] (5G LDPC as used here); got {rate!r}")
-        n = math.ceil(k / rate - _RATE_TOL * k)
-        n = -(-n // bits_per_symbol) * bits_per_symbol
-        return n
-    _check_int("n", n, k + 1, 316 * 384)
-    if not lo - _RATE_TOL <= k / n <= hi + _RATE_TOL:
-        raise ValueError(f"k/n must be in [1/3, 5/6]; got k={k}, n={n} (rate {k / n:.4f})")
-    if n % bits_per_symbol:
-        raise ValueError(f"n must be a multiple of bits_per_symbol={bits_per_symbol}; got n={n}")
-    return n
+from lssc_sim.digital.spec import CN_UPDATES, CRC_BITS, DECODERS, check_int, codeword_length
 
 
 class LDPC5GCode:
@@ -104,7 +53,7 @@ class LDPC5GCode:
         decoder: str = "sionna",
     ) -> None:
         self.n = codeword_length(k, n=n, rate=rate, bits_per_symbol=bits_per_symbol)
-        _check_int("num_iter", num_iter, 1, 10_000)
+        check_int("num_iter", num_iter, 1, 10_000)
         if cn_update not in CN_UPDATES:
             raise ValueError(
                 f"cn_update must be one of {', '.join(map(repr, CN_UPDATES))}; got {cn_update!r}"
@@ -136,11 +85,31 @@ class LDPC5GCode:
         self._crc_encoder = CRCEncoder("CRC24B", precision="single")
         self._crc_decoder = CRCDecoder(CRCEncoder("CRC24B", precision="single"), precision="single")
         self._decode_graph = tf.function(self._decode, reduce_retracing=True)
-        self.fast_decoder = None
+        self.fast_encoder = self.fast_decoder = None
         if decoder == "fast":  # imported here so the reference path never needs numba
-            from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder
+            from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder, FastLDPC5GEncoder
 
+            self.fast_encoder = FastLDPC5GEncoder(self._encoder)
             self.fast_decoder = FastLDPC5GDecoder(self._encoder, max_iter=self.num_iter)
+
+    # -- arrays: what the link uses --------------------------------------------------------------------
+    def encode_bits(self, payload: np.ndarray) -> np.ndarray:
+        """CRC24B and LDPC encoding of payload bits ``[B, payload_bits]`` (0/1) into codewords ``[B, n]``, uint8.
+
+        The fast encoder (numba, bit-exact with Sionna's; tested) with ``decoder="fast"``, else Sionna's blocks.
+        """
+        if self.fast_encoder is not None:
+            return self.fast_encoder.encode(payload)
+        return self.encode(tf.constant(payload, tf.float32)).numpy().astype(np.uint8)
+
+    def decode_llr(self, llr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decode channel LLRs ``[B, n]`` (float32): payload bits ``[B, payload_bits]`` (uint8) and the CRC check
+        ``[B]`` (bool), with the decoder this code was built with."""
+        if self.fast_decoder is not None:
+            bits, ok, _ = self.fast_decoder.decode(llr)
+            return bits, ok
+        bits, ok = self._decode_graph(tf.constant(llr, tf.float32))
+        return bits.numpy().astype(np.uint8), ok.numpy()
 
     def encode(self, payload: tf.Tensor) -> tf.Tensor:
         """Append the CRC24B and LDPC-encode.
@@ -207,10 +176,3 @@ class LDPC5GCode:
             f"LDPC5GCode(k={self.k}, n={self.n}, bits_per_symbol={self.bits_per_symbol}, "
             f"num_iter={self.num_iter}, cn_update={self.cn_update!r}, decoder={self.decoder!r})"
         )
-
-
-def _check_int(name: str, value: object, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer in [{lo}, {hi}]; got {value!r} ({type(value).__name__})")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]; got {value!r}")

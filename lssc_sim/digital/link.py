@@ -1,78 +1,87 @@
-"""One Monte-Carlo batch of a bit-true digital link: bits -> [LDPC] -> QAM -> channel -> equalizer -> demapper
--> [LDPC decoder] -> error counts. The reference chain, built from stock Sionna blocks."""
+"""THE digital link of every digital system: payload bits -> [5G LDPC + CRC24B] -> QAM -> channel -> equalizer ->
+demapper -> [LDPC decoder] -> bits and error counts.
+
+``Link(code, modem, channel)`` composes three parts and touches none of their insides: the code owns its
+encoder and decoder (stock Sionna or the fast numba ones, ``LDPC5GCode(decoder=...)``) behind array-level
+``encode_bits``/``decode_llr``; the front end (:mod:`lssc_sim.digital.front_end`) is chosen once from what the
+channel declares; ``reference=True`` takes the stock Sionna front end. ``code=None`` is the uncoded link (hard
+decisions). Image streams are framed and sent by :mod:`lssc_sim.digital.transport` over the same link.
+"""
 
 from __future__ import annotations
 
-import tensorflow as tf
-from sionna.phy.mapping import BinarySource
+import numpy as np
 
-from lssc_sim.channels import Channel, equalize
+from lssc_sim.channels import Channel
 from lssc_sim.digital.fec import LDPC5GCode
+from lssc_sim.digital.front_end import make_front_end
 from lssc_sim.digital.modem import Modem
 
 
-class BitLink:
-    """Counts bit and block errors of ``batch_size`` blocks per call.
+class Link:
+    """Sends blocks of bits over a code, a modem and a channel.
 
     Parameters
     ----------
-    modem : Modem
-        Mapper and demapper.
-    channel : Channel
-        Channel model; one row of symbols per block, so ``frame`` coherence means one gain per block.
     code : LDPC5GCode or None
-        Channel code with CRC24 per block; ``None`` for an uncoded link.
-    uncoded_block_bits : int
-        Bits per block of the uncoded link (rounded down to a multiple of the bits per symbol).
+        Channel code with a CRC24B per block; ``None`` for the uncoded link.
+    modem : Modem
+        QAM mapper and demapper (its ``demapping`` picks exact APP or max-log).
+    channel : Channel
+        Built once per Point and handed down.
+    reference : bool, default False
+        Use the stock Sionna front end (mapper, channel, equalizer, demapper) instead of the fast one.
+    uncoded_block_bits : int, default 1200
+        Bits per block of the uncoded link (rounded down to whole symbols).
     """
 
-    def __init__(self, modem: Modem, channel: Channel, code: LDPC5GCode | None = None,
-                 uncoded_block_bits: int = 1024):
-        self.modem, self.channel, self.code = modem, channel, code
+    def __init__(self, code: LDPC5GCode | None, modem: Modem, channel: Channel, reference: bool = False,
+                 uncoded_block_bits: int = 1200) -> None:
         m = modem.bits_per_symbol
+        if code is not None and code.bits_per_symbol != m:
+            raise ValueError(f"the code interleaves for {code.bits_per_symbol} bits per symbol, the modem maps {m}")
+        self.code, self.modem, self.channel = code, modem, channel
+        self.front_end = make_front_end(modem, channel, reference)
         self.payload_bits = code.payload_bits if code else uncoded_block_bits // m * m
         self.coded_bits = code.n if code else self.payload_bits
         self.symbols_per_block = self.coded_bits // m
-        self._source = BinarySource()
-        self._step = tf.function(self._step_impl)
 
-    def run(self, batch_size: int, no: float) -> dict[str, int]:
-        """Send ``batch_size`` blocks at noise power ``no`` (per complex symbol) and count errors.
+    def encode(self, payload: np.ndarray) -> np.ndarray:
+        """Codewords ``[B, coded_bits]`` (uint8) of payload bits ``[B, payload_bits]``."""
+        return self.code.encode_bits(payload) if self.code else np.ascontiguousarray(payload, np.uint8)
+
+    def llr(self, coded: np.ndarray, no: float, rng: np.random.Generator, frame_rows: int = 1) -> np.ndarray:
+        """Channel LLRs ``[B, coded_bits]`` (float32) of codewords sent in frames of ``frame_rows`` blocks."""
+        return self.front_end.llr(coded, no, rng, frame_rows)
+
+    def decode(self, llr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Payload bits ``[B, payload_bits]`` (uint8) and CRC check ``[B]`` (bool; all True when uncoded)."""
+        if self.code is None:
+            return (llr > 0).astype(np.uint8), np.ones(llr.shape[0], bool)
+        return self.code.decode_llr(llr)
+
+    def run(self, batch_size: int, no: float, rng: np.random.Generator) -> dict[str, int]:
+        """Send ``batch_size`` random blocks (one frame each) at noise power ``no`` and count errors.
 
         Returns
         -------
         dict
             ``bits``, ``bit_errors`` (payload, after decoding), ``coded_bits``, ``coded_bit_errors`` (hard
-            decisions before decoding), ``blocks``, ``block_errors`` (any payload bit wrong),
-            ``crc_failures`` (blocks the CRC flags), ``channel_uses`` (complex symbols).
+            decisions before decoding), ``blocks``, ``block_errors`` (any payload bit wrong), ``crc_failures``
+            (blocks the CRC flags), ``channel_uses`` (complex symbols).
         """
-        counts = self._step(tf.constant(batch_size), tf.constant(no, tf.float32))
-        out = {name: int(value) for name, value in counts.items()}
-        out.update(bits=batch_size * self.payload_bits, coded_bits=batch_size * self.coded_bits,
-                   blocks=batch_size, channel_uses=batch_size * self.symbols_per_block)
-        return out
-
-    def _step_impl(self, batch_size: tf.Tensor, no: tf.Tensor) -> dict[str, tf.Tensor]:
-        bits = self._source([batch_size, self.payload_bits])
-        coded = self.code.encode(bits) if self.code else bits
-        y, h = self.channel(self.modem.map(coded), no)
-        x_hat, no_eff = equalize(y, h, no)
-        llr = self.modem.demap(x_hat, no_eff)
-        coded_errors = tf.not_equal(self.modem.hard_decision(llr), coded)
-        if self.code:
-            bits_hat, crc_ok = self.code.decode(llr)
-        else:
-            bits_hat = self.modem.hard_decision(llr)
-            crc_ok = tf.ones([batch_size], tf.bool)
-        errors = tf.not_equal(bits_hat, bits)
-        block_error = tf.reduce_any(errors, axis=-1)
-
-        def count(t: tf.Tensor) -> tf.Tensor:
-            return tf.reduce_sum(tf.cast(t, tf.int64))
-
+        payload = rng.integers(0, 2, (batch_size, self.payload_bits), dtype=np.uint8)
+        coded = self.encode(payload)
+        llr = self.llr(coded, no, rng)
+        bits, crc_ok = self.decode(llr)
+        errors = bits != payload
         return {
-            "bit_errors": count(errors),
-            "coded_bit_errors": count(coded_errors),
-            "block_errors": count(block_error),
-            "crc_failures": count(tf.logical_not(crc_ok)),
+            "bits": batch_size * self.payload_bits,
+            "bit_errors": int(np.count_nonzero(errors)),
+            "coded_bits": batch_size * self.coded_bits,
+            "coded_bit_errors": int(np.count_nonzero((llr > 0) != coded)),
+            "blocks": batch_size,
+            "block_errors": int(np.count_nonzero(errors.any(axis=1))),
+            "crc_failures": int(np.count_nonzero(~crc_ok)),
+            "channel_uses": batch_size * self.symbols_per_block,
         }

@@ -6,10 +6,8 @@ import tensorflow as tf
 from sionna.phy.mapping import Demapper, Mapper
 from sionna.phy.utils import expand_to_rank
 
-MODULATIONS: dict[str, int] = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8}
-"""Bits per symbol of each supported modulation."""
-
-DEMAPPING_METHODS = ("app", "maxlog")
+from lssc_sim.digital.qam import QAMTables
+from lssc_sim.digital.spec import DEMAPPING_METHODS, MODULATIONS
 
 
 class Modem:
@@ -43,6 +41,7 @@ class Modem:
         self.bits_per_symbol = MODULATIONS[modulation]
         self._mapper = Mapper("qam", self.bits_per_symbol, precision="single")
         self._demapper = Demapper(demapping, "qam", self.bits_per_symbol, precision="single")
+        self.tables = QAMTables(self.bits_per_symbol)  # the numba mapper and demapper's view of the same QAM
 
     def map(self, bits: tf.Tensor) -> tf.Tensor:
         """Map bits to symbols.
@@ -87,6 +86,11 @@ class Modem:
         if no.shape.rank:  # a scalar broadcasts as is; [batch] must line up with the leading axis of y
             no = expand_to_rank(no, y.shape.rank, axis=-1)
         return self._demapper(y, no)
+
+    @property
+    def exact(self) -> bool:
+        """Whether demapping is exact APP (else max-log), for the numba demapper."""
+        return self.demapping == "app"
 
     @staticmethod
     def hard_decision(llr: tf.Tensor) -> tf.Tensor:

@@ -89,7 +89,7 @@ def load(weights: str) -> TrainedCodec:
     import keras
 
     import lssc_sim.codecs  # noqa: F401  (registers the custom layers before loading)
-    import lssc_sim.codecs.training  # noqa: F401  (and the loss)
+    import lssc_sim.train.loop  # noqa: F401  (and the loss)
 
     folder = resolve(weights)
     encoder = keras.saving.load_model(folder / "encoder.keras", compile=False)

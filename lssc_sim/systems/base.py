@@ -7,6 +7,7 @@ its ``kind`` whose :meth:`SystemConfig.build` returns a callable ``run(ctx) -> d
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -29,9 +30,11 @@ class PointContext:
     Attributes
     ----------
     snr_db : float
-        Es/N0 of the channel in dB (``no = 10**(-snr_db/10)`` with unit symbol energy).
+        Es/N0 of the channel in dB.
+    no : float
+        Noise power per complex symbol at ``snr_db`` with unit symbol energy (:func:`lssc_sim.snr.to_no`).
     channel : lssc_sim.channels.Channel or None
-        The channel model, already constructed.
+        The channel model, built once per Point by the runner and handed down.
     modulation : str or None
         Modulation name (``qpsk``, ``16qam``, ...) where the modulation axis applies.
     rng : numpy.random.Generator
@@ -41,10 +44,16 @@ class PointContext:
     """
 
     snr_db: float
+    no: float
     channel: Any
     modulation: str | None
     rng: np.random.Generator
     dataset: Any = None
+
+
+def channel_key(channel: Any) -> str:
+    """A cache key for a channel by value: its spec as sorted JSON (never ``id()`` or ``repr()``)."""
+    return json.dumps(channel.spec(), sort_keys=True)
 
 
 class SystemConfig(BaseModel):

@@ -20,8 +20,8 @@ from pydantic import Field, model_validator
 
 from lssc_sim import pretrained
 from lssc_sim.metrics import ConfusionMatrix
-from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
-from lssc_sim.systems.segmentation import dataset_arrays, scores
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key
+from lssc_sim.systems.image_scoring import scores
 
 TRAINED_DIR = Path("results") / "models"  # where `train:` sections without `out` are trained
 
@@ -54,8 +54,8 @@ class SemanticConfig(SystemConfig):
         return self
 
     def train_config(self):
-        """The validated :class:`~lssc_sim.codecs.training.TrainConfig` of ``train`` (out filled in)."""
-        from lssc_sim.codecs.training import RESUMABLE_CHANGES, TrainConfig
+        """The validated :class:`~lssc_sim.train.config.TrainConfig` of ``train`` (out filled in)."""
+        from lssc_sim.train.config import RESUMABLE_CHANGES, TrainConfig
 
         config = TrainConfig.model_validate(self.train)
         if config.out is None:
@@ -81,7 +81,7 @@ class SemanticRun:
         self.config = config
         weights = config.weights
         if weights is None:
-            from lssc_sim.codecs.training import train
+            from lssc_sim.train.loop import train
 
             train_config = config.train_config()
             train(train_config, progress=False)
@@ -99,32 +99,31 @@ class SemanticRun:
         self._encode = tf.function(encode, reduce_retracing=True)
         self._decode = tf.function(decode, reduce_retracing=True)
         self._channels: dict[str, Any] = {}
-        self._sent: dict[int, list[list[np.ndarray]]] = {}
-        self._clean_cm: dict[int, ConfusionMatrix] = {}
+        self._sent: dict[str, list[list[np.ndarray]]] = {}
+        self._clean_cm: dict[str, ConfusionMatrix] = {}
         self.complexity = complexity_counters(self.model) if config.complexity else {}
 
     def __call__(self, ctx: PointContext) -> Counters:
-        import tensorflow as tf
-
         from lssc_sim.codecs.channel_layer import channel_uses_of
 
         seconds = Counter()
-        images, masks = dataset_arrays(ctx.dataset)
+        images, masks = ctx.dataset.arrays()
+        data_key = ctx.dataset.spec.model_dump_json()
         t = time.perf_counter()
-        sent = self._sent_tensors(ctx.dataset, images)
+        sent = self._sent_tensors(data_key, images)
         seconds["encoding"] += time.perf_counter() - t
-        channel = self._channel(ctx)
+        transmit = self._transmitter(ctx)
         cm = ConfusionMatrix(ctx.dataset.num_classes, ctx.dataset.ignore_index)
         for start, tensors in zip(range(0, len(images), self.config.batch_size), sent, strict=True):
             target = masks[start: start + len(tensors[0])]
             t = time.perf_counter()
-            received = channel(tensors, tf.constant(ctx.snr_db, tf.float32))
+            received = transmit(tensors, ctx)
             seconds["channel"] += time.perf_counter() - t
             t = time.perf_counter()
             cm.update(np.argmax(self._decode(received), axis=-1), target)
             seconds["decoding"] += time.perf_counter() - t
         t = time.perf_counter()
-        clean = self._clean(ctx.dataset, sent, masks)
+        clean = self._clean(data_key, ctx.dataset, sent, masks)
         seconds["decoding"] += time.perf_counter() - t
         uses = channel_uses_of(self.shapes)
         pixels = images.shape[1] * images.shape[2]
@@ -142,40 +141,49 @@ class SemanticRun:
             "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
         }
 
-    def _sent_tensors(self, dataset, images: np.ndarray) -> list[list[np.ndarray]]:
+    def _sent_tensors(self, data_key: str, images: np.ndarray) -> list[list[np.ndarray]]:
         """Encoder outputs per batch (float32 arrays), computed once per dataset."""
-        if id(dataset) not in self._sent:
+        if data_key not in self._sent:
             b = self.config.batch_size
-            self._sent[id(dataset)] = [
+            self._sent[data_key] = [
                 [np.asarray(t) for t in self._encode(images[i: i + b].astype(np.float32) / 255.0)]
                 for i in range(0, len(images), b)
             ]
-        return self._sent[id(dataset)]
+        return self._sent[data_key]
 
-    def _clean(self, dataset, sent: list[list[np.ndarray]], masks: np.ndarray) -> ConfusionMatrix:
+    def _clean(self, data_key: str, dataset, sent: list[list[np.ndarray]], masks: np.ndarray) -> ConfusionMatrix:
         """Confusion matrix without a channel between the halves, once per dataset."""
-        if id(dataset) not in self._clean_cm:
+        if data_key not in self._clean_cm:
             cm = ConfusionMatrix(dataset.num_classes, dataset.ignore_index)
             start = 0
             for tensors in sent:
                 cm.update(np.argmax(self._decode(tensors), axis=-1), masks[start: start + len(tensors[0])])
                 start += len(tensors[0])
-            self._clean_cm[id(dataset)] = cm
-        return self._clean_cm[id(dataset)]
+            self._clean_cm[data_key] = cm
+        return self._clean_cm[data_key]
 
-    def _channel(self, ctx: PointContext):
-        import tensorflow as tf
+    def _transmitter(self, ctx: PointContext):
+        """``transmit(tensors, ctx) -> received tensors`` over this Point's channel, built once per channel spec:
+        the NumPy twin of the analog channel where the channel allows it, else the Keras layer."""
+        from lssc_sim.codecs import analog_numpy
 
-        from lssc_sim.codecs.channel_layer import AnalogChannel
-
-        key = repr(ctx.channel)
+        key = channel_key(ctx.channel)
         if key not in self._channels:
-            layer = AnalogChannel(ctx.channel.spec(), equalizer=self.config.equalizer)
+            equalizer = self.config.equalizer
+            if analog_numpy.supports(ctx.channel):
+                def transmit(tensors, ctx):
+                    return analog_numpy.transmit(tensors, ctx.channel, ctx.no, ctx.rng, equalizer)
+            else:
+                import tensorflow as tf
 
-            def transmit(tensors, snr_db):
-                return layer(tensors, snr_db=snr_db)
+                from lssc_sim.codecs.channel_layer import AnalogChannel
 
-            self._channels[key] = tf.function(transmit, reduce_retracing=True)
+                layer = AnalogChannel(ctx.channel, equalizer=equalizer)
+                graph = tf.function(lambda tensors, snr_db: layer(tensors, snr_db=snr_db), reduce_retracing=True)
+
+                def transmit(tensors, ctx):
+                    return graph(tensors, tf.constant(ctx.snr_db, tf.float32))
+            self._channels[key] = transmit
         return self._channels[key]
 
 

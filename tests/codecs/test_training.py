@@ -14,9 +14,10 @@ import pytest
 from pydantic import ValidationError
 
 from lssc_sim.codecs.channel_layer import AnalogChannel
-from lssc_sim.codecs.training import MaskedSparseCrossEntropy, TrainConfig, evaluate, train
 from lssc_sim.data import DatasetSpec, load_dataset
-from lssc_sim.train import ConfigError, load_config, main
+from lssc_sim.train.cli import main
+from lssc_sim.train.config import ConfigError, TrainConfig, load_config
+from lssc_sim.train.loop import MaskedSparseCrossEntropy, evaluate, train
 
 TINY = dict(codec="lssc", image_size=32, base_width=4, depth=2, train_images=32, val_images=16, batch_size=8)
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lssc_sim import theory
+from lssc_sim import snr, theory
 from lssc_sim.channels import equalize, make_channel
-from lssc_sim.digital.fec import CODE_RATES, LDPC5GCode, codeword_length
+from lssc_sim.digital.fec import LDPC5GCode
+from lssc_sim.digital.spec import CODE_RATES, codeword_length
 from lssc_sim.digital.modem import Modem
 
 
@@ -117,7 +118,7 @@ def test_waterfall_within_two_db_of_shannon(code_4032, rng):
     assert limit_db == pytest.approx(0.0, abs=1e-9)
 
     def block_errors(ebno_db: float, batches: int) -> tuple[int, int, int]:
-        snr_db = float(theory.ebno_db_to_snr_db(ebno_db, modem.bits_per_symbol, code_4032.rate))
+        snr_db = float(snr.ebno_db_to_snr_db(ebno_db, modem.bits_per_symbol, code_4032.rate))
         no = 10 ** (-snr_db / 10)
         errors = undetected = 0
         for _ in range(batches):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lssc_sim import theory
+from lssc_sim import snr, theory
 from lssc_sim.channels import equalize, make_channel
 from lssc_sim.digital.modem import MODULATIONS, Modem
 
@@ -62,7 +62,7 @@ def test_bad_arguments_name_the_options():
 def _simulate_ber(modem: Modem, channel_spec, ebno_db: float, rng: np.random.Generator) -> tuple[int, int]:
     """Bit errors and bits of uncoded ``modem`` over ``channel_spec`` with perfect-CSI ZF equalization."""
     channel = make_channel(channel_spec)
-    no = 10 ** (-float(theory.ebno_db_to_snr_db(ebno_db, modem.bits_per_symbol)) / 10)
+    no = 10 ** (-float(snr.ebno_db_to_snr_db(ebno_db, modem.bits_per_symbol)) / 10)
     errors, total = 0, 0
     row_bits = CHUNK_BITS // 64 // modem.bits_per_symbol * modem.bits_per_symbol
     while total < BITS_PER_POINT:
@@ -110,7 +110,7 @@ def test_16qam_ber_agrees_with_commpy(rng):
     from commpy.modulation import QAMModem
 
     ebno_db, num_bits = 6.0, 2**20
-    no = 10 ** (-float(theory.ebno_db_to_snr_db(ebno_db, 4)) / 10)
+    no = 10 ** (-float(snr.ebno_db_to_snr_db(ebno_db, 4)) / 10)
 
     qam = QAMModem(16)
     scale = np.sqrt(qam.Es)

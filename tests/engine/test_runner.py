@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from lssc_sim.cli import main
-from lssc_sim.results import ResultStore, read_csv
-from lssc_sim.runner import run_scenario
-from lssc_sim.scenario import load_scenario
+from lssc_sim.engine.results import ResultStore, read_csv
+from lssc_sim.engine.runner import run_scenario
+from lssc_sim.engine.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,7 +68,7 @@ def test_results_do_not_depend_on_order(tmp_path):
     scenario = load_scenario(scenario_file(tmp_path))
     points = scenario.points()
     store = ResultStore(tmp_path / "reversed")
-    from lssc_sim.runner import run_point
+    from lssc_sim.engine.runner import run_point
 
     for point in reversed(points):
         counters, _ = run_point(scenario, point)

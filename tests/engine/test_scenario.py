@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import yaml
 
-from lssc_sim.scenario import ScenarioError, load_scenario, scenario_from_dict
+from lssc_sim.engine.scenario import ScenarioError, load_scenario, scenario_from_dict
 
 VALID = """
 name: tiny

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from lssc_sim.cli import main
-from lssc_sim.image_plots import shannon_snr_db
-from lssc_sim.results import read_csv
+from lssc_sim.engine.results import read_csv
+from lssc_sim.plots.image import shannon_snr_db
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 

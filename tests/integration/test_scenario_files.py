@@ -9,8 +9,8 @@ import pytest
 
 from lssc_sim import theory
 from lssc_sim.cli import main
-from lssc_sim.results import read_csv
-from lssc_sim.scenario import load_scenario
+from lssc_sim.engine.results import read_csv
+from lssc_sim.engine.scenario import load_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 

@@ -8,12 +8,13 @@ import pytest
 from lssc_sim import theory
 from lssc_sim.channels import make_channel
 from lssc_sim.seeding import seed_everything
+from lssc_sim.snr import to_no
 from lssc_sim.systems.base import PointContext
 from lssc_sim.systems.ber import BerConfig
 
 
 def run(config: BerConfig, snr_db: float, modulation: str, channel="awgn", seed: int = 5):
-    return config.build()(PointContext(snr_db, make_channel(channel), modulation, seed_everything(seed)))
+    return config.build()(PointContext(snr_db, to_no(snr_db), make_channel(channel), modulation, seed_everything(seed)))
 
 
 @pytest.mark.parametrize("modulation, snr_db", [("qpsk", 4.0), ("16qam", 10.0), ("64qam", 16.0)])

@@ -10,12 +10,14 @@ import pytest
 from pydantic import ValidationError
 
 from lssc_sim.channels import make_channel
-from lssc_sim.codecs.training import TrainConfig, train
 from lssc_sim.data import DatasetSpec, load_dataset
 from lssc_sim.seeding import seed_everything
+from lssc_sim.snr import to_no
 from lssc_sim.systems.base import PointContext
-from lssc_sim.systems.digital import DigitalImageConfig
+from lssc_sim.systems.digital_image import DigitalImageConfig
 from lssc_sim.systems.semantic import SemanticConfig
+from lssc_sim.train.config import TrainConfig
+from lssc_sim.train.loop import train
 
 TINY = dict(image_size=32, base_width=4, train_images=48, val_images=16, batch_size=8, epochs=2)
 
@@ -35,7 +37,7 @@ def dataset():
 
 
 def run(system, dataset, snr_db, channel="awgn", modulation=None, seed=3):
-    return system(PointContext(snr_db, make_channel(channel), modulation, seed_everything(seed), dataset))
+    return system(PointContext(snr_db, to_no(snr_db), make_channel(channel), modulation, seed_everything(seed), dataset))
 
 
 def test_semantic_system_counts_channel_uses_and_is_reproducible(models, dataset):

@@ -19,9 +19,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from lssc_sim.results import ResultStore, manifest, utc_now
-from lssc_sim.scenario import Point, Scenario
+from lssc_sim.channels import make_channel
+from lssc_sim.engine.results import ResultStore, manifest, utc_now
+from lssc_sim.engine.scenario import Point, Scenario
 from lssc_sim.seeding import derive_seed, seed_everything
+from lssc_sim.snr import to_no
 from lssc_sim.systems.base import Counters, PointContext
 
 log = logging.getLogger(__name__)
@@ -134,8 +136,6 @@ _DATASETS: dict[str, Any] = {}
 
 def run_point(scenario: Scenario, point: Point) -> tuple[Counters, float]:
     """Simulate one Point; returns its counters and the seconds it took."""
-    from lssc_sim.channels import make_channel
-
     t0 = time.perf_counter()
     config_id = json.dumps(point.config.model_dump(mode="json"), sort_keys=True)
     if config_id not in _BUILT:
@@ -150,8 +150,8 @@ def run_point(scenario: Scenario, point: Point) -> tuple[Counters, float]:
             _DATASETS[dataset_id] = load_dataset(spec)
         dataset = _DATASETS[dataset_id]
     rng = seed_everything(derive_seed(scenario.spec.seed, point.key))
-    channel = make_channel(point.channel) if point.channel else None
-    ctx = PointContext(point.snr_db, channel, point.modulation, rng, dataset)
+    channel = make_channel(point.channel) if point.channel else None  # the one channel object of this Point
+    ctx = PointContext(point.snr_db, to_no(point.snr_db), channel, point.modulation, rng, dataset)
     counters = _BUILT[config_id](ctx)
     return counters, time.perf_counter() - t0
 

@@ -1,55 +1,16 @@
-"""Figures made from results.csv only (so ``--plot-only`` never re-simulates), saved as PNG and PDF.
-
-A plot is a function ``plot(rows, out_dir, title) -> list of written paths`` registered in ``PLOTS``.
-"""
+"""BER and BLER figures of the ``ber`` system: against Eb/N0 or SNR, theory for uncoded links, Shannon limits."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # no screen on the machines this runs on
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from lssc_sim import theory  # noqa: E402
-from lssc_sim.registry import Registry  # noqa: E402
-from lssc_sim.results import read_csv  # noqa: E402
-
-Row = dict[str, Any]
-PlotFn = Callable[[list[Row], Path, str], list[Path]]
-PLOTS: Registry[PlotFn] = Registry("plot")
+from lssc_sim import snr, theory
+from lssc_sim.plots.base import MODULATION_LABELS, PLOTS, Row, legend_right, panels, plt, save
 
 THEORY_CHANNELS = ("awgn", "rayleigh")  # channels with a closed-form uncoded BER in lssc_sim.theory
-MODULATION_LABELS = {"qpsk": "QPSK", "16qam": "16-QAM", "64qam": "64-QAM", "256qam": "256-QAM"}
-
-
-def make_plots(out_dir: str | Path, names: list[str], title: str = "") -> list[Path]:
-    """Draw the named plots from ``out_dir/results.csv``; returns the files written."""
-    out_dir = Path(out_dir)
-    rows = read_csv(out_dir / "results.csv")
-    written: list[Path] = []
-    for name in names:
-        written += PLOTS.get(name)(rows, out_dir, title)
-    return written
-
-
-def save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
-    paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
-    for path in paths:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return paths
-
-
-def channel_label(row: Row) -> str:
-    """``rayleigh (coherence=frame)`` from a row's channel columns."""
-    params = [f"{k.removeprefix('channel.')}={row[k]}" for k in sorted(row) if k.startswith("channel.")]
-    return row["channel"] + (f" ({', '.join(params)})" if params else "")
 
 
 def link_label(row: Row) -> str:
@@ -60,13 +21,6 @@ def link_label(row: Row) -> str:
     uses = 1.0 / (rate * float(row["bits_per_symbol"]))
     system = "" if row["system"] == code else f"{row['system']} · "
     return f"{system}{mod} · {code} · {uses:.2f} ch. uses/bit"
-
-
-def _panels(rows: list[Row]) -> dict[str, list[Row]]:
-    panels: dict[str, list[Row]] = defaultdict(list)
-    for row in rows:
-        panels[channel_label(row)].append(row)
-    return dict(panels)
 
 
 def _lines(rows: list[Row]) -> dict[str, list[Row]]:
@@ -93,9 +47,9 @@ def _error_rate_plot(rows: list[Row], out_dir: Path, title: str, *, metric: str,
     if not rows:
         return []
     trials = {"ber": "bits", "bler": "blocks"}[metric]
-    panels = _panels(rows)
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels) + 3.2, 5.0), squeeze=False, sharey=True)
-    for ax, (panel, panel_rows) in zip(axes[0], panels.items(), strict=True):
+    by_channel = panels(rows)
+    fig, axes = plt.subplots(1, len(by_channel), figsize=(6.4 * len(by_channel) + 3.2, 5.0), squeeze=False, sharey=True)
+    for ax, (panel, panel_rows) in zip(axes[0], by_channel.items(), strict=True):
         lowest, limits = 1.0, set()
         for label, line_rows in _lines(panel_rows).items():
             line_rows = sorted(line_rows, key=lambda r: r[x])
@@ -133,28 +87,18 @@ def _error_rate_plot(rows: list[Row], out_dir: Path, title: str, *, metric: str,
         ax.set_xlabel("$E_b/N_0$ (dB)" if x == "ebno_db" else "SNR $E_s/N_0$ (dB)")
         ax.grid(True, which="both", alpha=0.3)
         ax.set_ylim(max(lowest / 3, 1e-7), 1.5)
-    _legend_right(fig, axes[0])
+    legend_right(fig, axes[0])
     axes[0][0].set_ylabel({"ber": "bit error rate", "bler": "block error rate"}[metric])
     if title:
         fig.suptitle(title)
     return save(fig, out_dir, name)
 
 
-def _legend_right(fig: plt.Figure, axes) -> None:
-    """One legend for all panels (entries merged by label), to the right of the last panel."""
-    entries: dict[str, object] = {}
-    for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            entries.setdefault(label, handle)
-    axes[-1].legend(entries.values(), entries.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                    borderaxespad=0)
-
-
 def _theory_curve(ax, row: Row, xs: np.ndarray, x: str, color: str) -> None:
     fn = {"awgn": theory.ber_awgn, "rayleigh": theory.ber_rayleigh}[row["channel"]]
     grid = np.linspace(xs.min(), xs.max(), 200)
     m = int(row["bits_per_symbol"])
-    ebno = grid if x == "ebno_db" else theory.snr_db_to_ebno_db(grid, m, 1.0)
+    ebno = grid if x == "ebno_db" else snr.snr_db_to_ebno_db(grid, m, 1.0)
     ber = fn(ebno, row["modulation"])
     keep = ber > 1e-9
     mod = MODULATION_LABELS.get(row["modulation"], row["modulation"])
@@ -181,6 +125,3 @@ def bler_vs_ebno(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
     return _error_rate_plot(rows, out_dir, title, metric="bler", x="ebno_db", name="bler_vs_ebno",
                             coded_only=True, with_theory_curves=False)
 
-
-# The plots of the image systems and of the codec comparisons register themselves into PLOTS.
-from lssc_sim import codec_plots, image_plots  # noqa: E402, F401

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lssc_sim.plots import PLOTS, Row, plt, save
-from lssc_sim.results import atomic_write_text
+from lssc_sim.engine.results import atomic_write_text
+from lssc_sim.plots.base import PLOTS, Row, plt, save
 
 CODEC_LABELS = {"unet": "UNet", "attention_unet": "Attention-UNet", "cbam_unet": "CBAM-UNet", "lssc": "LSSC"}
 # The LSSC paper's Table II, LSSC against UNet (base width 64, its dataset): relative FLOPs and size, mIoU (%).

@@ -2,14 +2,13 @@
 
 Per Point, every image of the dataset is source-coded (PNG by default) behind an in-band header
 (:mod:`lssc_sim.digital.source`), cut into CRC24-protected LDPC code blocks, sent over the channel at the Point's
-SNR (:class:`~lssc_sim.digital.image_link.ImageLink`), decoded, reassembled and decoded again guardedly. A lost
+SNR (:func:`~lssc_sim.digital.transport.send_streams`), decoded, reassembled and decoded again guardedly. A lost
 image is replaced by a mid-grey fallback that is still segmented, so the mIoU is what the receiver would really
 output. Source coding and LDPC encoding do not depend on the SNR: they are done once per image and process.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from typing import Literal
@@ -19,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lssc_sim import pretrained
 from lssc_sim.digital.source import SOURCE_CODECS, pack, unpack
+from lssc_sim.digital.spec import LdpcSpec
 from lssc_sim.metrics import ConfusionMatrix
-from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
-from lssc_sim.systems.ber import LdpcSpec
-from lssc_sim.systems.segmentation import CachedSegmenter, dataset_arrays, scores
+from lssc_sim.snr import snr_db_to_ebno_db
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key
+from lssc_sim.systems.image_scoring import CachedSegmenter, scores
 
 
 class SourceSpec(BaseModel):
@@ -79,7 +79,8 @@ class DigitalImageConfig(SystemConfig):
 
 
 class DigitalImageRun:
-    """Runs Points of one :class:`DigitalImageConfig`; keeps the segmenter, the links and the sent codewords."""
+    """Runs Points of one :class:`DigitalImageConfig`; keeps the segmenter, the links and the sent codewords,
+    each keyed by value (modulation, channel spec, dataset spec)."""
 
     def __init__(self, config: DigitalImageConfig) -> None:
         import tensorflow as tf
@@ -88,24 +89,26 @@ class DigitalImageRun:
         model = pretrained.load(config.receiver.segmenter)
         self.segmenter = CachedSegmenter(tf.function(model.segment, reduce_retracing=True))
         self._links: dict[tuple[str, str], object] = {}
-        self._streams: dict[int, list[bytes]] = {}
-        self._coded: dict[tuple[int, str], tuple[list[np.ndarray], list[np.ndarray], int]] = {}
+        self._streams: dict[str, list[bytes]] = {}
+        self._coded: dict[tuple[str, str], tuple[list[np.ndarray], list[np.ndarray], int]] = {}
 
     def __call__(self, ctx: PointContext) -> Counters:
+        from lssc_sim.digital.transport import send_streams
+
         cfg, seconds = self.config, Counter()
-        images, masks = dataset_arrays(ctx.dataset)
+        images, masks = ctx.dataset.arrays()
         num, shape = len(images), images.shape[1:]
+        data_key = ctx.dataset.spec.model_dump_json()
         link = self._link(ctx)
         t = time.perf_counter()
-        streams = self._source(ctx.dataset, images)
+        streams = self._source(data_key, images)
         seconds["source_coding"] += time.perf_counter() - t
         t = time.perf_counter()
-        payloads, coded, padding = self._encode(ctx.dataset, link, streams, ctx.modulation)
+        payloads, coded, padding = self._encode(data_key, link, streams, ctx.modulation)
         seconds["fec_encoding"] += time.perf_counter() - t
 
         strict = cfg.receiver.mode == "strict"
-        early_stop = strict and cfg.receiver.early_stop
-        tx = link.send(payloads, coded, 10 ** (-ctx.snr_db / 10), ctx.rng, early_stop=early_stop)
+        tx = send_streams(link, payloads, coded, ctx.no, ctx.rng, early_stop=strict and cfg.receiver.early_stop)
         seconds.update(tx.seconds)
 
         t = time.perf_counter()
@@ -133,7 +136,6 @@ class DigitalImageRun:
         c = tx.counters
         source_bits = 8 * sum(len(s) for s in streams)
         pixels = num * shape[0] * shape[1]  # source bits per pixel: header included, as it is sent
-        m = link.modem.bits_per_symbol
         return {
             **scores(cm),
             "clean_miou": clean.miou(),
@@ -145,44 +147,47 @@ class DigitalImageRun:
             "images_exact": int(sum(np.array_equal(r, x) for r, x in zip(received, images, strict=True))),
             **c,
             "padding_bits": padding,
-            "ber": c["bit_errors"] / max(c["bits_decoded"], 1),
+            # error rates on the first round of every image, decoded whatever the early stop (unbiased)
+            "ber": c["bit_errors"] / c["bits_scored"],
             "coded_ber": c["coded_bit_errors"] / c["coded_bits"],
-            "bler": c["block_errors"] / max(c["blocks_decoded"], 1),
-            "bits_per_symbol": m,
+            "bler": c["block_errors"] / c["scored_blocks"],
+            "bits_per_symbol": link.modem.bits_per_symbol,
             "code_rate": link.code.rate,
             "source_bits_per_image": source_bits / num,
             "source_bits_per_pixel": source_bits / pixels,
             "channel_uses_per_image": c["channel_uses"] / num,
             "channel_uses_per_pixel": c["channel_uses"] / pixels,
             # Eb per source bit (header included): what the channel uses buy
-            "ebno_db": ctx.snr_db - 10 * math.log10(source_bits / c["channel_uses"]),
+            "ebno_db": float(snr_db_to_ebno_db(ctx.snr_db, source_bits / c["channel_uses"])),
             "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
         }
 
     def _link(self, ctx: PointContext):
         from lssc_sim.digital.fec import LDPC5GCode
-        from lssc_sim.digital.image_link import ImageLink
+        from lssc_sim.digital.link import Link
         from lssc_sim.digital.modem import Modem
 
-        key = (ctx.modulation, repr(ctx.channel))
+        key = (ctx.modulation, channel_key(ctx.channel))
         if key not in self._links:
             f = self.config.fec
             modem = Modem(ctx.modulation, self.config.demapping)
             code = LDPC5GCode(f.k, n=f.n, rate=f.rate, bits_per_symbol=modem.bits_per_symbol, num_iter=f.num_iter,
                               cn_update=f.cn_update, decoder=f.decoder)
-            self._links[key] = ImageLink(modem, ctx.channel, code)
+            self._links[key] = Link(code, modem, ctx.channel)
         return self._links[key]
 
-    def _source(self, dataset, images: np.ndarray) -> list[bytes]:
-        if id(dataset) not in self._streams:
+    def _source(self, data_key: str, images: np.ndarray) -> list[bytes]:
+        if data_key not in self._streams:
             s = self.config.source
-            self._streams[id(dataset)] = [pack(im, s.codec, s.quality) for im in images]
-        return self._streams[id(dataset)]
+            self._streams[data_key] = [pack(im, s.codec, s.quality) for im in images]
+        return self._streams[data_key]
 
-    def _encode(self, dataset, link, streams: list[bytes], modulation: str):
-        key = (id(dataset), modulation)
+    def _encode(self, data_key: str, link, streams: list[bytes], modulation: str):
+        from lssc_sim.digital.transport import stream_blocks
+
+        key = (data_key, modulation)
         if key not in self._coded:
-            blocks = [link.blocks(s) for s in streams]
+            blocks = [stream_blocks(s, link.payload_bits) for s in streams]
             payloads = [b for b, _ in blocks]
             self._coded[key] = (payloads, [link.encode(p) for p in payloads], sum(p for _, p in blocks))
         return self._coded[key]

@@ -1,5 +1,5 @@
 """Figures of the image systems (``digital_image``, ``semantic``) from results.csv: mIoU, BLER and images lost
-against SNR, one panel per channel, registered in :data:`lssc_sim.plots.PLOTS`.
+against SNR, one panel per channel, registered in :data:`lssc_sim.plots.base.PLOTS`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from lssc_sim import theory
-from lssc_sim.plots import MODULATION_LABELS, PLOTS, Row, _legend_right, _panels, plt, save
+from lssc_sim.plots.base import MODULATION_LABELS, PLOTS, Row, legend_right, panels, plt, save
 
 IMAGE_KINDS = ("digital_image", "semantic")
 SOURCE_LABELS = {"png": "PNG", "jpeg": "JPEG", "jpeg2000": "JPEG 2000", "webp": "WebP", "avif": "AVIF"}
@@ -52,16 +52,17 @@ def shannon_snr_db(channel: str, source_bits: float, channel_uses: float) -> flo
 
 
 def _figure(rows: list[Row], title: str, ylabel: str):
-    panels = _panels(rows)
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels) + 3.6, 4.8), squeeze=False, sharey=True)
-    for ax, panel in zip(axes[0], panels, strict=True):
+    by_channel = panels(rows)
+    fig, axes = plt.subplots(1, len(by_channel), figsize=(6.4 * len(by_channel) + 3.6, 4.8), squeeze=False,
+                             sharey=True)
+    for ax, panel in zip(axes[0], by_channel, strict=True):
         ax.set_title(panel)
         ax.set_xlabel("SNR $E_s/N_0$ (dB)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel(ylabel)
     if title:
         fig.suptitle(title)
-    return fig, axes[0], panels
+    return fig, axes[0], by_channel
 
 
 def _style(index: int, row: Row) -> tuple[str, str, str]:
@@ -76,8 +77,8 @@ def miou_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
     rows = [r for r in rows if r.get("kind") in IMAGE_KINDS]
     if not rows:
         return []
-    fig, axes, panels = _figure(rows, title, "mIoU")
-    for ax, panel_rows in zip(axes, panels.values(), strict=True):
+    fig, axes, by_channel = _figure(rows, title, "mIoU")
+    for ax, panel_rows in zip(axes, by_channel.values(), strict=True):
         refs = {}
         for i, line in enumerate(_lines(panel_rows).values()):
             first = line[0]
@@ -101,7 +102,7 @@ def miou_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
             ax.axhline(refs["clean"], color="0.3", ls="--", lw=1, label="clean images, UNet segmenter")
             ax.axhline(refs["lost"], color="0.3", ls=":", lw=1, label="every image lost (grey fallback)")
         ax.set_ylim(0, 1.02)
-    _legend_right(fig, axes)
+    legend_right(fig, axes)
     return save(fig, out_dir, "miou_vs_snr")
 
 
@@ -111,8 +112,8 @@ def bler_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
     rows = [r for r in rows if r.get("kind") == "digital_image"]
     if not rows:
         return []
-    fig, axes, panels = _figure(rows, title, "block error rate")
-    for ax, panel_rows in zip(axes, panels.values(), strict=True):
+    fig, axes, by_channel = _figure(rows, title, "block error rate")
+    for ax, panel_rows in zip(axes, by_channel.values(), strict=True):
         lowest = 1.0
         for i, line in enumerate(_lines(panel_rows).values()):
             color, marker, style = _style(i, line[0])
@@ -130,7 +131,7 @@ def bler_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]:
             lowest = min([lowest, *ys[seen]])
         ax.semilogy([], [], "v", color="0.4", mfc="none", label="no block errors: 95% upper bound 3/N")
         ax.set_ylim(max(lowest / 3, 1e-7), 1.5)
-    _legend_right(fig, axes)
+    legend_right(fig, axes)
     return save(fig, out_dir, "bler_vs_snr")
 
 
@@ -140,13 +141,13 @@ def images_lost_vs_snr(rows: list[Row], out_dir: Path, title: str) -> list[Path]
     rows = [r for r in rows if r.get("kind") == "digital_image"]
     if not rows:
         return []
-    fig, axes, panels = _figure(rows, title, "images lost (fraction)")
-    for ax, panel_rows in zip(axes, panels.values(), strict=True):
+    fig, axes, by_channel = _figure(rows, title, "images lost (fraction)")
+    for ax, panel_rows in zip(axes, by_channel.values(), strict=True):
         for i, line in enumerate(_lines(panel_rows).values()):
             color, marker, style = _style(i, line[0])
             ax.plot([float(r["snr_db"]) for r in line],
                     [int(r["images_lost"]) / int(r["images"]) for r in line],
                     marker=marker, ls=style, color=color, ms=4, label=system_label(line[0]))
         ax.set_ylim(-0.02, 1.02)
-    _legend_right(fig, axes)
+    legend_right(fig, axes)
     return save(fig, out_dir, "images_lost_vs_snr")

@@ -1,6 +1,6 @@
 """Train a codec from a YAML config: ``python -m lssc_sim.train CONFIG.yaml [--out DIR]``.
 
-The YAML holds the keys of :class:`lssc_sim.codecs.training.TrainConfig` (only those that differ from the
+The YAML holds the keys of :class:`lssc_sim.train.config.TrainConfig` (only those that differ from the
 defaults), e.g.::
 
     codec: lssc
@@ -16,45 +16,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
 
 import lssc_sim  # noqa: F401  (silences TensorFlow's start-up logs before it is imported)
-from lssc_sim.config import format_errors, read_yaml
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be read or validated; the message names the file and the key."""
-
-
-def load_config(path: str | Path) -> Any:
-    """Read and validate a YAML training config.
-
-    Parameters
-    ----------
-    path : str or Path
-
-    Returns
-    -------
-    TrainConfig
-
-    Raises
-    ------
-    ConfigError
-        Missing file, invalid YAML, not a mapping, or a key that is unknown or has a bad value.
-    """
-    from lssc_sim.codecs.training import TrainConfig  # imports TensorFlow: only once the arguments are fine
-
-    path = Path(path)
-    raw = read_yaml(path, ConfigError)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys (codec, epochs, ...); found {type(raw).__name__}")
-    try:
-        return TrainConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(format_errors(path, exc, raw, TrainConfig)) from None
+from lssc_sim.train.config import ConfigError, load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    from lssc_sim.codecs.training import train
+    from lssc_sim.train.loop import train
 
     try:
         result = train(config, out_dir=args.out, progress=not args.quiet)
@@ -83,6 +47,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"best val mIoU {result.best_val_miou:.4f} after {result.epochs_run} epochs: {result.model_path}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,11 +18,8 @@ it, and writes into the output folder::
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
-import math
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,125 +27,15 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lssc_sim.channels import make_channel
 from lssc_sim.codecs.channel_layer import AnalogChannel
 from lssc_sim.codecs.unet import CODECS, SplitCodec, end_to_end
 from lssc_sim.data import DatasetSpec, load_dataset
-from lssc_sim.metrics import ConfusionMatrix
 from lssc_sim.seeding import seed_everything
+from lssc_sim.train.callbacks import EpochState, ResumableEarlyStopping, ValidationMiou, confusion, write_json
+from lssc_sim.train.config import RESUMABLE_CHANGES, SAVED_FILES, TrainConfig
 
 __all__ = ["MaskedSparseCrossEntropy", "TrainConfig", "TrainResult", "evaluate", "train"]
-
-SAVED_FILES = ("best.keras", "encoder.keras", "decoder.keras")
-# Keys that may change between a run and its resumption; any other change means a different experiment.
-RESUMABLE_CHANGES = ("epochs", "patience", "out")
-
-
-class TrainConfig(BaseModel):
-    """Everything that defines a training run; frozen and saved in ``card.json``.
-
-    Attributes
-    ----------
-    codec : str
-        A name in :data:`~lssc_sim.codecs.CODECS`.
-    depth : int, optional
-        Downsamplings; None takes the codec's default (4 for the U-Nets, 3 for LSSC).
-    base_width, decoder_kernel, bandwidth
-        Passed to the codec builder; ``decoder_kernel=None`` keeps the codec's default.
-    channel : str or dict, optional
-        Channel of the :class:`AnalogChannel` between the halves; None trains the clean-image segmenter.
-    train_snr_db : (float, float)
-        SNR range in dB drawn per image in training.
-    dataset : DatasetSpec
-        The data; stored as the train split with ``num_images=train_images`` and ``image_size`` (giving other
-        sizes there is an error); validation uses ``split="val"`` and ``val_images``.
-    train_images, val_images, image_size, batch_size, epochs
-        Sizes of the run.
-    learning_rate : float
-        RMSprop step size (as in the LSSC paper).
-    patience : int
-        Epochs without a better validation mIoU before stopping.
-    seed : int
-        Seeds weights, shuffling and channel noise.
-    val_snr_db : float
-        SNR in dB of the validation pass when a channel is present.
-    out : str, optional
-        Output folder (``train``'s ``out_dir`` overrides it).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    codec: str
-    depth: int | None = Field(None, ge=1, le=5)
-    base_width: int = Field(16, ge=1)
-    decoder_kernel: int | None = Field(None, ge=1)
-    bandwidth: int | list[int | None] | None = None
-    channel: str | dict[str, Any] | None = None
-    train_snr_db: tuple[float, float] = (1.0, 20.0)
-    dataset: DatasetSpec = DatasetSpec(name="synthetic_portraits", split="train")
-    train_images: int = Field(2000, ge=1)
-    val_images: int = Field(200, ge=1)
-    image_size: int = Field(128, ge=32, le=1024)
-    batch_size: int = Field(16, ge=1)
-    epochs: int = Field(30, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
-    patience: int = Field(5, ge=1)
-    seed: int = 0
-    val_snr_db: float = 10.0
-    out: str | None = None
-
-    @field_validator("codec")
-    @classmethod
-    def _known_codec(cls, codec: str) -> str:
-        if codec not in CODECS:
-            raise ValueError(f"unknown codec {codec!r}; known: {', '.join(CODECS.names())}")
-        return codec
-
-    @field_validator("channel")
-    @classmethod
-    def _known_channel(cls, channel: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
-        if channel is not None:
-            try:
-                make_channel(channel)
-            except (KeyError, TypeError) as exc:  # pydantic reports only ValueErrors as validation errors
-                raise ValueError(str(exc).strip('"')) from None
-        return channel
-
-    @field_validator("train_snr_db")
-    @classmethod
-    def _ordered(cls, snr: tuple[float, float]) -> tuple[float, float]:
-        if snr[0] > snr[1]:
-            raise ValueError(f"expected (low, high) with low <= high; found {snr}")
-        return snr
-
-    @model_validator(mode="before")
-    @classmethod
-    def _codec_depth(cls, data: Any) -> Any:
-        # The default depth lives in the builder's signature, not here, so the two cannot disagree.
-        if isinstance(data, dict) and data.get("depth") is None and data.get("codec") in CODECS:
-            default = inspect.signature(CODECS.get(data["codec"])).parameters["depth"].default
-            data = {**data, "depth": default}
-        return data
-
-    @model_validator(mode="after")
-    def _dataset_sizes(self) -> TrainConfig:
-        # A size given in both places would silently lose one of them.
-        for key, own in (("num_images", "train_images"), ("image_size", "image_size")):
-            if key in self.dataset.model_fields_set and getattr(self.dataset, key) != getattr(self, own):
-                raise ValueError(f"dataset.{key}: conflicts with {own}; set {own} only")
-        # Stored at the train split's sizes, so the saved config says exactly which images were used.
-        object.__setattr__(self, "dataset", self.dataset_spec("train"))  # frozen: set once, while validating
-        if self.image_size % 2**self.depth:
-            raise ValueError(f"image_size: {self.image_size} must be divisible by 2**depth = {2**self.depth}")
-        return self
-
-    def dataset_spec(self, split: str) -> DatasetSpec:
-        """The dataset of ``split`` ("train" or "val") at this run's sizes."""
-        count = self.train_images if split == "train" else self.val_images
-        return self.dataset.model_copy(update={"split": split, "num_images": count, "image_size": self.image_size})
-
 
 @dataclass
 class TrainResult:
@@ -213,17 +100,6 @@ def _pipeline(images: np.ndarray, masks: np.ndarray, batch_size: int, seed: int)
     return ds.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-def _confusion(
-    model: keras.Model, images: np.ndarray, masks: np.ndarray, num_classes: int, ignore: int, batch_size: int
-) -> ConfusionMatrix:
-    cm = ConfusionMatrix(num_classes, ignore)
-    for start in range(0, len(images), batch_size):
-        x = images[start : start + batch_size].astype(np.float32) / 255.0
-        logits = keras.ops.convert_to_numpy(model(x, training=False))
-        cm.update(logits.argmax(axis=-1), masks[start : start + batch_size])
-    return cm
-
-
 # -- models ----------------------------------------------------------------------------------------------------
 def _build_codec(config: TrainConfig, num_classes: int) -> SplitCodec:
     kwargs: dict[str, Any] = dict(
@@ -268,79 +144,7 @@ def with_snr(model: keras.Model, snr_db: float | None) -> keras.Model:
     return keras.models.clone_model(model, clone_function=clone)
 
 
-# -- callbacks -------------------------------------------------------------------------------------------------
-class ValidationMiou(keras.callbacks.Callback):
-    """Writes ``val_miou`` (and ``seconds``) into the epoch logs, scoring ``val_model`` with a confusion matrix."""
-
-    def __init__(
-        self,
-        val_model: keras.Model,
-        images: np.ndarray,
-        masks: np.ndarray,
-        num_classes: int,
-        ignore: int,
-        batch_size: int,
-    ) -> None:
-        super().__init__()
-        self.val_model, self.images, self.masks = val_model, images, masks
-        self.num_classes, self.ignore, self.batch_size = num_classes, ignore, batch_size
-        self._start = 0.0
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        cm = _confusion(self.val_model, self.images, self.masks, self.num_classes, self.ignore, self.batch_size)
-        logs["val_miou"] = cm.miou()
-        logs["seconds"] = time.perf_counter() - self._start
-
-
-class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """EarlyStopping that starts from a saved best score, wait count and best weights instead of from scratch."""
-
-    def __init__(self, resume: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.resume = resume
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        super().on_train_begin(logs)
-        if self.resume:
-            self.best, self.wait = self.resume["best"], self.resume["wait"]
-            self.best_weights = self.resume.get("best_weights")
-
-
-class EpochState(keras.callbacks.Callback):
-    """Saves ``last.keras`` and ``state.json`` after every epoch and prints one progress line."""
-
-    def __init__(self, out: Path, state: dict[str, Any], stopper: ResumableEarlyStopping, progress: bool) -> None:
-        super().__init__()
-        self.out, self.state, self.stopper, self.progress = out, state, stopper, progress
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        for key in ("loss", "val_miou", "seconds"):
-            self.state["history"].setdefault(key, []).append(float(logs.get(key, math.nan)))
-        best = self.state["best"]
-        if best is None or logs["val_miou"] > best:
-            self.state["best"] = float(logs["val_miou"])
-        self.state.update(epoch=epoch + 1, wait=int(self.stopper.wait), stopped=bool(self.model.stop_training))
-        self.model.save(self.out / "last.keras")
-        _write_json(self.out / "state.json", self.state)  # after the model: a state never points past its file
-        if self.progress:
-            print(
-                f"epoch {epoch + 1}: loss {logs.get('loss', math.nan):.4f}  val mIoU {logs['val_miou']:.4f}  "
-                f"{logs['seconds']:.1f} s",
-                flush=True,
-            )
-
-
 # -- train -----------------------------------------------------------------------------------------------------
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)  # atomic: an interrupted run never leaves half a state file
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -428,7 +232,7 @@ def _finish(config: TrainConfig, out: Path, state: dict[str, Any]) -> TrainResul
         "sha256": {name: _sha256(out / name) for name in SAVED_FILES},
         "config": config.model_dump(mode="json"),
     }
-    _write_json(out / "card.json", card)
+    write_json(out / "card.json", card)
     return TrainResult(out / "best.keras", state["best"], state["epoch"], state["history"])
 
 
@@ -515,5 +319,5 @@ def evaluate(
     if not isinstance(model, keras.Model):
         model = keras.saving.load_model(model_or_path)
     images, masks, num_classes, ignore = _arrays(dataset_spec)
-    cm = _confusion(with_snr(model, snr_db), images, masks, num_classes, ignore, batch_size)
+    cm = confusion(with_snr(model, snr_db), images, masks, num_classes, ignore, batch_size)
     return {"miou": cm.miou(), "per_class_iou": cm.iou().tolist(), "pixel_accuracy": cm.pixel_accuracy()}

@@ -1,25 +1,19 @@
-"""The digital link of :class:`~lssc_sim.digital.link.BitLink`, fast: numba encoder, QAM mapper, AWGN, exact
-demapper and layered min-sum decoder; other channels keep Sionna's mapper, channel and equalizer in TF, then
-demap in numba (per-symbol noise power).
+"""Gray QAM in numba, bit-compatible with Sionna's ``Mapper``/``Demapper`` (the reference its tests compare with):
+mapping, the fused map + AWGN + demap of the noise-only path, zero-forcing equalization with per-symbol gains,
+and exact APP (or max-log) demapping with per-symbol noise power.
 
-Same counters as ``BitLink.run``; ``BitLink`` with stock Sionna blocks stays the reference.
+Sionna's square QAM is two Gray PAM axes (even bits pick the real level, odd bits the imaginary one), and with
+circular noise the APP LLR of an axis' bit depends only on that axis: summing over the ``sqrt(M)`` levels of
+one axis is exact and ``sqrt(M)`` times cheaper than over the ``M`` points.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
 import numpy as np
-import tensorflow as tf
 from numba import prange
-from sionna.phy.mapping import Constellation
 
-from lssc_sim.channels import Channel, equalize
-from lssc_sim.channels.awgn import AWGNChannel
-from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder, FastLDPC5GEncoder
-from lssc_sim.digital.fec import LDPC5GCode
-from lssc_sim.digital.modem import Modem
+_EPS_GAIN2 = 1e-12  # floor on |h|^2 when equalizing, as lssc_sim.channels.equalize does
 
 
 class QAMTables:
@@ -42,6 +36,8 @@ class QAMTables:
     """
 
     def __init__(self, bits_per_symbol: int) -> None:
+        from sionna.phy.mapping import Constellation  # the reference constellation the tables are read from
+
         m = bits_per_symbol
         points = Constellation("qam", m, precision="single").points.numpy()
         labels = np.arange(2**m)
@@ -142,34 +138,6 @@ def _demap(y_iq, no, levels, m, exact, llr):
             _demap_axis(y, inv_no, levels, m, axis, exact, llr[b], m0, m1, s0, s1)
 
 
-NOISE_CHUNK_ROWS = 32  # rows per independent noise stream: fixed, so the draws never depend on the thread count
-
-
-def standard_normal_rows(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
-    """Standard normal float32 ``[rows, cols]``, drawn in parallel threads, reproducibly.
-
-    Each chunk of :data:`NOISE_CHUNK_ROWS` rows comes from its own generator spawned from ``rng``; NumPy
-    releases the GIL while filling, so the chunks are drawn on all cores, and the result depends only on
-    ``rng``'s state, never on how many threads drew it (one draw from ``rng`` seeds the spawned streams).
-    """
-    out = np.empty((rows, cols), np.float32)
-    chunks = range(0, rows, NOISE_CHUNK_ROWS)
-    streams = np.random.default_rng(rng.integers(2**63)).spawn(len(chunks))
-
-    def fill(i: int) -> None:
-        start = chunks[i]
-        streams[i].standard_normal(out=out[start: start + NOISE_CHUNK_ROWS], dtype=np.float32)
-
-    threads = min(numba.get_num_threads(), len(chunks))
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(fill, range(len(chunks))))
-    else:
-        for i in range(len(chunks)):
-            fill(i)
-    return out
-
-
 def map_awgn_demap(coded: np.ndarray, no: float, tables: QAMTables, noise: np.ndarray,
                    exact: bool = True) -> np.ndarray:
     """Sionna-compatible QAM mapping, AWGN and APP (or max-log) demapping in one pass.
@@ -221,74 +189,64 @@ def demap(x_hat: np.ndarray, no: np.ndarray, tables: QAMTables, exact: bool = Tr
     return llr
 
 
-class FastBitLink:
-    """``BitLink`` with the fast decoder: same inputs, same counters from :meth:`run`.
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _map(coded, levels, m, out):
+    half = m // 2
+    for b in prange(coded.shape[0]):
+        for s in range(out.shape[1]):
+            re = im = 0
+            for q in range(half):
+                re = (re << 1) | coded[b, s * m + 2 * q]
+                im = (im << 1) | coded[b, s * m + 2 * q + 1]
+            out[b, s] = levels[re] + 1j * levels[im]
+
+
+def qam_map(coded: np.ndarray, tables: QAMTables) -> np.ndarray:
+    """Sionna-compatible Gray QAM mapping of coded bits ``[B, n]`` (0/1, ``n`` a multiple of the bits per symbol)
+    to unit-energy symbols ``[B, n / bits_per_symbol]``, complex64."""
+    coded = np.ascontiguousarray(coded, np.uint8)
+    m = tables.bits_per_symbol
+    out = np.empty((coded.shape[0], coded.shape[1] // m), np.complex64)
+    _map(coded, tables.levels, m, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+def _fade_equalize(x, h, noise, sigma, no, x_hat, no_eff):
+    for b in prange(x.shape[0]):
+        for s in range(x.shape[1]):
+            g = h[b, s]
+            y = g * x[b, s] + sigma * (noise[b, 2 * s] + 1j * noise[b, 2 * s + 1])
+            gain2 = max(g.real * g.real + g.imag * g.imag, _EPS_GAIN2)
+            x_hat[b, s] = y * np.conj(g) / gain2
+            no_eff[b, s] = no / gain2
+
+
+def fade_equalize(x: np.ndarray, h: np.ndarray, noise: np.ndarray, no: float) -> tuple[np.ndarray, np.ndarray]:
+    """A flat-fading channel and its perfect-CSI zero-forcing equalizer in one pass.
+
+    ``y = h x + sqrt(no/2) (n_re + j n_im)``, ``x_hat = y conj(h) / |h|^2`` and ``no_eff = no / |h|^2`` (``|h|^2``
+    floored at 1e-12), as ``Channel.__call__`` followed by :func:`lssc_sim.channels.equalize`.
 
     Parameters
     ----------
-    modem : Modem
-    channel : Channel
-        AWGN runs entirely in numba; any other channel keeps Sionna's mapper, channel and equalizer (TF), then
-        the numba demapper.
-    code : LDPC5GCode
-        Its Sionna encoder defines the code; :attr:`encoder` and :attr:`decoder` are the numba ones.
-    seed : int, default 0
-        Seed of the NumPy generator that draws payload bits and AWGN noise.
-    **decoder_options
-        Passed to :class:`~lssc_sim.digital.fast_ldpc.FastLDPC5GDecoder` (``max_iter``, ``alpha``, ``beta``).
+    x : [B, S], complex64
+        Unit-energy symbols.
+    h : complex64, broadcastable to ``[B, S]``
+        Channel gains.
+    noise : [B, 2 S], float32
+        Standard normal draws, real and imaginary parts interleaved.
+    no : float
+        Noise power per complex symbol.
+
+    Returns
+    -------
+    x_hat : [B, S], complex64
+    no_eff : [B, S], float32
     """
-
-    def __init__(self, modem: Modem, channel: Channel, code: LDPC5GCode, seed: int = 0,
-                 **decoder_options) -> None:
-        if code.bits_per_symbol != modem.bits_per_symbol:
-            raise ValueError(f"code interleaves for {code.bits_per_symbol} bits per symbol, the modem maps "
-                             f"{modem.bits_per_symbol}")
-        self.modem, self.channel, self.code = modem, channel, code
-        self.encoder = FastLDPC5GEncoder(code._encoder)
-        self.decoder = FastLDPC5GDecoder(code._encoder, **decoder_options)
-        self.tables = QAMTables(modem.bits_per_symbol)
-        self.symbols_per_block = code.n // modem.bits_per_symbol
-        self.rng = np.random.default_rng(seed)
-        self._tf_front = tf.function(self._tf_front_impl)
-        self.last_iterations: np.ndarray | None = None
-
-    def llr(self, coded: np.ndarray, no: float) -> np.ndarray:
-        """Channel LLRs ``[B, n]`` (float32) of the coded bits ``[B, n]`` at noise power ``no``."""
-        if isinstance(self.channel, AWGNChannel):
-            noise = self.rng.standard_normal((coded.shape[0], 2 * self.symbols_per_block), np.float32)
-            return map_awgn_demap(coded, no, self.tables, noise, exact=self.modem.demapping == "app")
-        x_hat, no_eff = self._tf_front(tf.constant(coded, tf.float32), tf.constant(no, tf.float32))
-        return demap(x_hat.numpy(), no_eff.numpy(), self.tables, exact=self.modem.demapping == "app")
-
-    def _tf_front_impl(self, coded: tf.Tensor, no: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """Sionna's mapper, the channel and the equalizer: ``x_hat`` and ``no_eff``, ``[B, n / m]``."""
-        y, h = self.channel(self.modem.map(coded), no)
-        x_hat, no_eff = equalize(y, h, no)
-        return x_hat, tf.broadcast_to(no_eff, tf.shape(x_hat))
-
-    def run(self, batch_size: int, no: float) -> dict[str, int]:
-        """Send ``batch_size`` blocks at noise power ``no`` (per complex symbol) and count errors.
-
-        Returns
-        -------
-        dict
-            The counters of ``BitLink.run``: ``bit_errors``, ``coded_bit_errors``, ``block_errors``,
-            ``crc_failures``, ``bits``, ``coded_bits``, ``blocks``, ``channel_uses``.
-            The iterations of each block are kept in :attr:`last_iterations`.
-        """
-        code = self.code
-        bits = self.rng.integers(0, 2, (batch_size, code.payload_bits), dtype=np.uint8)
-        coded = self.encoder.encode(bits)
-        llr = self.llr(coded, no)
-        bits_hat, crc_ok, self.last_iterations = self.decoder.decode(llr)
-        block_error = np.any(bits_hat != bits, axis=-1)
-        return {
-            "bit_errors": int(np.count_nonzero(bits_hat != bits)),
-            "coded_bit_errors": int(np.count_nonzero((llr > 0) != coded)),
-            "block_errors": int(np.count_nonzero(block_error)),
-            "crc_failures": int(np.count_nonzero(~crc_ok)),
-            "bits": batch_size * code.payload_bits,
-            "coded_bits": batch_size * code.n,
-            "blocks": batch_size,
-            "channel_uses": batch_size * self.symbols_per_block,
-        }
+    x = np.ascontiguousarray(x, np.complex64)
+    h = np.ascontiguousarray(np.broadcast_to(h, x.shape), np.complex64)
+    x_hat, no_eff = np.empty_like(x), np.empty(x.shape, np.float32)
+    _fade_equalize(x, h, np.ascontiguousarray(noise, np.float32), np.float32(np.sqrt(no / 2.0)),
+                   np.float32(no), x_hat, no_eff)
+    return x_hat, no_eff

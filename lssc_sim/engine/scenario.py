@@ -20,12 +20,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lssc_sim.channels import CHANNELS, make_channel
-from lssc_sim.config import format_errors, read_yaml
 from lssc_sim.data import DATASETS, DatasetSpec
-from lssc_sim.digital.modem import MODULATIONS
-from lssc_sim.plots import PLOTS
+from lssc_sim.digital.spec import MODULATIONS
+from lssc_sim.plots.catalog import PLOT_KINDS
 from lssc_sim.snr import SnrAxis, snr_values, thin
 from lssc_sim.systems import SYSTEMS, SystemConfig
+from lssc_sim.yaml_io import format_errors, read_yaml
 
 AXES = ("snr_db", "channel", "modulation")
 QUICK_SNR_POINTS = 4
@@ -88,7 +88,7 @@ class ScenarioSpec(_Strict):
     @field_validator("plots")
     @classmethod
     def _known_plots(cls, value: list[str]) -> list[str]:
-        return _known_names(value, PLOTS.names())
+        return _known_names(value, sorted(PLOT_KINDS))
 
 
 def _known_names(value: list[str], known: list[str]) -> list[str]:

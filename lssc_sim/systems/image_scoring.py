@@ -1,4 +1,4 @@
-"""What the image systems share: the weights option, scoring a receiver's masks, and a cached segmenter."""
+"""What the image systems share: scoring a receiver's masks and a segmenter cached by image content."""
 
 from __future__ import annotations
 
@@ -19,15 +19,6 @@ def scores(cm: ConfusionMatrix, prefix: str = "") -> Counters:
         f"{prefix}per_class_iou": [round(float(v), 6) for v in cm.iou()],
         f"{prefix}pixel_accuracy": cm.pixel_accuracy(),
     }
-
-
-def dataset_arrays(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
-    """All images uint8 [N, S, S, 3] and masks [N, S, S] of a dataset, loaded once per dataset object."""
-    cached = getattr(dataset, "_lssc_arrays", None)
-    if cached is None:
-        cached = dataset.batch(range(len(dataset)))
-        dataset._lssc_arrays = cached  # the runner keeps one Dataset per process; so does this cache
-    return cached
 
 
 class CachedSegmenter:

@@ -1,0 +1,2 @@
+"""Benchmarks, run as ``python -m lssc_sim.bench SUBCOMMAND``: ``link`` and ``bler`` (``bench/link.py``: the fast
+link against stock Sionna), ``mainjob`` and ``scaling`` (``bench/runs.py``: whole runs from scratch)."""

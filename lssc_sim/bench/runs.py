@@ -1,0 +1,156 @@
+"""Whole-run benchmarks: the main job (or any scenario) from scratch in a child process, time by stage and the
+memory of all its processes; the executors' scaling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+MAIN_JOB = Path("scenarios/awgn_sweep.yaml")
+
+
+def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_000,
+                  image_counts: tuple[int, ...] = (25, 50, 100),
+                  scenario: Path = MAIN_JOB) -> dict:
+    """Sweep wall time against the number of Points and of images (local executor), and the process
+    executor's scaling on ``scenario`` (the main job).
+
+    Every Point of the Points sweep is the same amount of work: ``max_bits`` payload bits of the fast LDPC link
+    (QPSK, k = 4032, rate 1/2, AWGN) above its cliff, where the error targets are never reached. The images
+    sweep runs the PNG + LDPC digital image system at 3 SNRs above its cliff on ``image_counts`` images.
+
+    The executor runs are whole runs from scratch (:func:`bench_main_job`): the process executor with 1 and with
+    2 single-threaded workers (how the executor scales with the processes it is given), and the local executor
+    (one process, every core in its TensorFlow and numba pools) beside 2 workers (which to use on this machine).
+    """
+    import tempfile
+
+    from lssc_sim.engine.runner import run_scenario
+    from lssc_sim.engine.scenario import scenario_from_dict
+
+    def points_scenario(count: int):
+        return scenario_from_dict({
+            "name": f"scaling_{count}", "seed": 0,
+            "systems": {"ldpc": {"kind": "ber", "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"},
+                                 "max_bits": max_bits, "target_bit_errors": 10**12}},
+            "sweep": {"snr_db": [round(2.0 + 0.1 * i, 2) for i in range(count)], "modulation": ["qpsk"]},
+        })
+
+    def images_scenario(count: int):
+        # PNG + LDPC(1/2) + QPSK above its cliff at 3 SNRs: every image is sent, decoded and segmented
+        return scenario_from_dict({
+            "name": f"scaling_images_{count}", "seed": 0,
+            "dataset": {"name": "synthetic_portraits", "split": "test", "num_images": count, "image_size": 128},
+            "systems": {"png": {"kind": "digital_image", "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"}}},
+            "sweep": {"snr_db": [10, 15, 20], "modulation": ["qpsk"]},
+        })
+
+    def timed(make, count: int) -> float:
+        with tempfile.TemporaryDirectory() as out:
+            t0 = time.perf_counter()
+            run_scenario(make(count), out, progress=False)
+            return time.perf_counter() - t0
+
+    timed(points_scenario, 2)  # warm-up: imports, numba compilation, tracing
+    local = {n: timed(points_scenario, n) for n in points}
+    timed(images_scenario, 4)  # warm-up: weights, PNG coding
+    images = {n: timed(images_scenario, n) for n in image_counts}
+    runs = {
+        "process_1_worker_1_thread": bench_main_job(scenario, "process", 1, threads=1),
+        "process_2_workers_1_thread": bench_main_job(scenario, "process", 2, threads=1),
+        "local": bench_main_job(scenario, "local"),
+    }
+    wall = {name: run["wall_seconds"] for name, run in runs.items()}
+    return {
+        "points": list(points), "max_bits_per_point": max_bits,
+        "local_seconds": local,
+        "local_seconds_per_point": {k: v / k for k, v in local.items()},
+        "images": list(image_counts),
+        "images_seconds": images,
+        "images_seconds_per_image": {k: v / k for k, v in images.items()},
+        "executor_scenario": str(scenario),
+        "executor_runs": runs,
+        "process_speedup_2_vs_1_worker": wall["process_1_worker_1_thread"] / wall["process_2_workers_1_thread"],
+        "local_vs_2_workers": wall["local"] / wall["process_2_workers_1_thread"],
+    }
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of process ``pid`` and all its descendants, from ``/proc`` (Linux; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total
+
+
+def bench_main_job(scenario: Path, executor: str = "local", workers: int = 1, threads: int | None = None,
+                   out: Path | None = None) -> dict:
+    """Wall time, time by stage and peak memory of a scenario run from scratch, as a user runs it.
+
+    The scenario runs in a child process (``python run_scenario.py SCENARIO --out TMP``) into an empty folder, so
+    imports, weight loading and numba compilation are all counted. Peak memory is sampled every 0.2 s as the
+    resident memory of the child and its workers together (``peak_rss_gib``); ``ru_maxrss`` gives the largest
+    single process. Stage times are summed over the Points' ``stage_seconds``. ``out`` keeps the results there
+    (it must not hold results of the scenario already: they would be skipped, not timed).
+    """
+    import resource
+    import subprocess
+    import sys
+    import tempfile
+    from collections import Counter
+
+    if out is not None and (Path(out) / "points").is_dir() and any((Path(out) / "points").iterdir()):
+        raise ValueError(f"{out} already holds Points: they would be skipped, not timed; give an empty folder")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(out).resolve()) if out is not None else tmp
+        command = [sys.executable, "run_scenario.py", str(Path(scenario).resolve()), "--out", out, "--no-progress",
+                   "--executor", executor]
+        if executor == "process":
+            command += ["--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
+        t0 = time.perf_counter()
+        child = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
+        peak = 0
+        while child.poll() is None:
+            peak = max(peak, tree_rss_bytes(child.pid))
+            time.sleep(0.2)
+        wall = time.perf_counter() - t0
+        if child.returncode:
+            raise subprocess.CalledProcessError(child.returncode, command)
+        stages: Counter = Counter()
+        point_seconds: Counter = Counter()
+        for path in Path(out, "points").glob("*.json"):
+            record = json.loads(path.read_text())
+            stages.update(record["counters"].get("stage_seconds", {}))
+            point_seconds[record["params"]["kind"]] += record["seconds"]
+        points = len(list(Path(out, "points").glob("*.json")))
+    largest_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    return {
+        "scenario": str(scenario), "executor": executor, "workers": workers if executor == "process" else 1,
+        "threads_per_worker": threads, "points": points, "wall_seconds": wall,
+        "point_seconds_by_kind": dict(point_seconds),
+        "stage_seconds": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
+        "peak_rss_gib": peak / 2**30, "largest_process_rss_gib": largest_kib / 2**20,
+    }
+
+
+def describe_run(run: dict) -> str:
+    """``local`` or ``process, 2 workers x 1 thread`` for a :func:`bench_main_job` result."""
+    if run["executor"] == "local":
+        return "local"
+    threads = run["threads_per_worker"] or "default"
+    return f"process, {run['workers']} worker{'s' if run['workers'] > 1 else ''} x {threads} thread(s)"
