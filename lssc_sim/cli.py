@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
+
+from lssc_sim.logs import configure_logging, quiet_tensorflow_import
 
 EPILOG = """\
 Results go to results/<name>/ (or --out): points/<key>.json (one per finished Point, written atomically),
@@ -43,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None and (args.threads < 1 or args.executor != "process"):
         parser.error(f"--threads sizes the workers of --executor process and must be >= 1; found {args.threads}"
                      f" with --executor {args.executor}")
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)
     if args.list:
         print_known()
         return 0
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or Path("results") / scenario.name
     if not args.plot_only:
+        quiet_tensorflow_import(args.verbose)
         from lssc_sim.engine.runner import run_scenario
 
         try:
@@ -73,14 +74,32 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         print(f"{summary.computed} Points computed, {summary.skipped} already stored, "
               f"{summary.seconds:.1f} s -> {out / 'results.csv'}")
-    elif not (out / "results.csv").is_file():
-        print(f"--plot-only: {out / 'results.csv'} not found; run the scenario first", file=sys.stderr)
-        return 2
+    else:
+        problem = _results_problem(out, scenario.digest())
+        if problem:
+            print(f"--plot-only: {problem}", file=sys.stderr)
+            return 2
     from lssc_sim.plots.make import make_plots
 
-    for path in make_plots(out, scenario.spec.plots, scenario.spec.title):
+    for path in make_plots(out, scenario.spec.plots, scenario.spec.title, scenario.spec.plot_style, args.quick):
         print(f"figure: {path}")
     return 0
+
+
+def _results_problem(out: Path, digest: str) -> str | None:
+    """Why ``out`` cannot be plotted for the scenario of hash ``digest`` (None when it can)."""
+    import json
+
+    if not (out / "results.csv").is_file():
+        return f"{out / 'results.csv'} not found; run the scenario first"
+    try:
+        recorded = json.loads((out / "manifest.json").read_text()).get("scenario_hash")
+    except (OSError, ValueError):
+        return f"{out / 'manifest.json'} is missing or unreadable: cannot tell which scenario made these results"
+    if recorded != digest:
+        return (f"the results in {out} were made by another scenario (hash {recorded}, this one {digest}): "
+                "rerun it (stored Points of this scenario are reused) or give the scenario that made them")
+    return None
 
 
 def print_known() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["ConfusionMatrix", "error_rate"]
+__all__ = ["ConfusionMatrix", "error_rate", "miou_interval", "per_image_confusion"]
 
 
 class ConfusionMatrix:
@@ -185,3 +185,50 @@ def error_rate(errors: int | float, total: int | float) -> float:
     if errors > total:
         raise ValueError(f"errors ({errors}) exceed total ({total})")
     return float(errors) / float(total) if total else math.nan
+
+
+def per_image_confusion(pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int = 255
+                        ) -> np.ndarray:
+    """Confusion counts of each image: int64 ``[N, C, C]`` (``[i, t, p]``) of ``pred`` and ``target`` ``[N, ...]``.
+
+    Their sum over images is the dataset's :class:`ConfusionMatrix` (checked values: as in its ``update``).
+    """
+    n, c = pred.shape[0], int(num_classes)
+    t = np.asarray(target, np.int64).reshape(n, -1)
+    p = np.asarray(pred, np.int64).reshape(n, -1)
+    keep = t != ignore_index
+    index = (np.arange(n)[:, None] * c * c + t * c + p)[keep]
+    return np.bincount(index, minlength=n * c * c).reshape(n, c, c)
+
+
+def miou_interval(per_image: np.ndarray, level: float = 0.95, resamples: int = 1000, seed: int = 0
+                  ) -> tuple[float, float]:
+    """Percentile bootstrap interval of the dataset mIoU, resampling images with replacement.
+
+    Parameters
+    ----------
+    per_image : [N, C, C] int
+        Confusion counts per image (:func:`per_image_confusion`).
+    level : float
+        Coverage of the interval.
+    resamples : int
+        Bootstrap resamples; the generator is seeded with ``seed`` so an interval is reproducible.
+
+    Returns
+    -------
+    (low, high) : float
+        NaN when there are no images.
+    """
+    n, c = per_image.shape[0], per_image.shape[1]
+    if n == 0:
+        return math.nan, math.nan
+    weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=resamples)  # [R, N]
+    m = (weights @ per_image.reshape(n, c * c).astype(np.float64)).reshape(resamples, c, c)
+    tp = np.diagonal(m, axis1=1, axis2=2)
+    union = m.sum(axis=1) + m.sum(axis=2) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, tp / union, np.nan)
+    miou = np.nanmean(iou, axis=1)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.nanquantile(miou, [alpha, 1.0 - alpha])
+    return float(low), float(high)

@@ -9,6 +9,12 @@ import lssc_sim  # noqa: F401  (silences TensorFlow's start-up logs before it is
 from lssc_sim.seeding import seed_everything
 
 
+def pytest_addoption(parser):
+    parser.addoption("--channel", action="append", default=[],
+                     help="run the channel contract test for this channel only: a name or a JSON spec "
+                          "such as '{\"name\": \"rician\", \"k_factor_db\": 3}' (repeatable)")
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> np.random.Generator:
     """Reset Sionna's TF generator, NumPy and Python to seed 42 before every test."""

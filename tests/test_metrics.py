@@ -112,3 +112,38 @@ def test_error_rate():
         error_rate(5, 4)
     with pytest.raises(ValueError):
         error_rate(-1, 4)
+
+
+def test_per_image_confusion_sums_to_the_dataset_matrix(rng):
+    from lssc_sim.metrics import per_image_confusion
+
+    pred = rng.integers(0, 3, (5, 8, 8))
+    target = rng.integers(0, 3, (5, 8, 8))
+    target[0, 0, :4] = 255
+    per_image = per_image_confusion(pred, target, 3)
+    cm = ConfusionMatrix(3)
+    cm.update(pred, target)
+    assert per_image.shape == (5, 3, 3)
+    np.testing.assert_array_equal(per_image.sum(axis=0), cm.matrix)
+    one = ConfusionMatrix(3)
+    one.update(pred[2], target[2])
+    np.testing.assert_array_equal(per_image[2], one.matrix)
+
+
+def test_miou_interval_covers_the_miou_and_narrows_with_more_images(rng):
+    from lssc_sim.metrics import miou_interval, per_image_confusion
+
+    def interval(n):
+        target = rng.integers(0, 2, (n, 16, 16))
+        pred = np.where(rng.random((n, 16, 16)) < rng.uniform(0.6, 0.95, (n, 1, 1)), target, 1 - target)
+        per_image = per_image_confusion(pred, target, 2)
+        cm = ConfusionMatrix(2)
+        cm.update(pred, target)
+        return cm.miou(), miou_interval(per_image)
+
+    miou, (low, high) = interval(40)
+    assert low < miou < high
+    _, (low4, high4) = interval(400)
+    assert high4 - low4 < (high - low) / 2  # width ~ 1/sqrt(N): 10x the images, about a third of the width
+    assert all(math.isnan(v) for v in miou_interval(np.zeros((0, 2, 2), np.int64)))
+    assert miou_interval(per_image_confusion(np.zeros((4, 2, 2), int), np.zeros((4, 2, 2), int), 2)) == (1.0, 1.0)

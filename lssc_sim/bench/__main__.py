@@ -1,23 +1,4 @@
-"""Benchmarks: ``python -m lssc_sim.bench {link,bler,scaling,mainjob} ...`` (``--help`` lists what each measures).
-
-``python -m lssc_sim.bench link [--json PATH] [--blocks N]``: end-to-end information throughput (Mbit/s) and
-BLER of ``FastBitLink`` and ``BitLink`` (Sionna's APP demapper and ``LDPC5GDecoder``, boxplus-phi, 20
-iterations) at the cliff and above it, QPSK and 16-QAM, k = 4032 and 8448 at rate 1/2, AWGN.
-
-``python -m lssc_sim.bench bler [--out DIR]``: BLER vs Eb/N0 of both decoders on identical LLRs (QPSK, AWGN,
-k = 4032, rate 1/2), the Eb/N0 of each at BLER 1e-2 and their gap; JSON, then a figure made from the JSON.
-
-``python -m lssc_sim.bench scaling [--scenario SCENARIO] [--json PATH]``: sweep wall time against the number of
-Points and of images, then the main job on the process executor with 1 and 2 single-threaded workers (the
-executor's scaling) and on the local executor (every core in one process), each from scratch.
-
-``python -m lssc_sim.bench mainjob [SCENARIO] [--executor local|process] [--workers N] [--threads T]
-[--json PATH]``: the main job run from scratch in a child process, as a user runs it: wall time, time by stage
-(source coding, LDPC encoding, channel and demapping, decoding, source decoding, segmentation; the semantic
-codec's encoding, channel, decoding) and peak memory of all its processes together.
-
-Eb/N0 counts ``Eb`` per LDPC information bit (CRC included): ``Es/N0 = Eb/N0 * bits_per_symbol * k / n``.
-"""
+"""Benchmarks: python -m lssc_sim.bench {link,bler,scaling,mainjob}; ``--help`` lists what each measures."""
 
 from __future__ import annotations
 
@@ -28,15 +9,38 @@ from pathlib import Path
 
 import numpy as np
 
-import lssc_sim  # noqa: F401  (silences TensorFlow before it is imported)
-from lssc_sim.bench.link import OUT_DIR, bench_bler, bench_link, format_link_table, plot_bler
-from lssc_sim.bench.runs import MAIN_JOB, bench_main_job, bench_scaling, describe_run
+from lssc_sim.logs import quiet_tensorflow_import
+
+quiet_tensorflow_import()  # before the benchmarks import it
+from lssc_sim.bench.link import OUT_DIR, bench_bler, bench_link, format_link_table, plot_bler  # noqa: E402
+from lssc_sim.bench.runs import MAIN_JOB, bench_main_job, bench_scaling, describe_run  # noqa: E402
+
+DESCRIPTION = """\
+Speed and memory of lssc_sim, always as ratios against a reference measured in the same run.
+
+subcommands (times on 2 cores):
+  link      end-to-end information throughput (Mbit/s) and BLER of the fast link (numba encoder, mapper, AWGN,
+            demapper, layered min-sum decoder) and of the stock Sionna chain (Sionna encoder, mapper, AWGN, APP
+            demapper, LDPC5GDecoder boxplus-phi 20 iterations), at the cliff and 1 dB above it; QPSK and 16-QAM,
+            k = 4032 and 8448, rate 1/2, AWGN. Table, JSON in results/bench/link.json. About 10 minutes.
+  bler      BLER against Eb/N0 of both decoders on identical LLRs (QPSK, AWGN, k = 4032, rate 1/2), the Eb/N0
+            of each at BLER 1e-2 and their gap; JSON and a figure in results/bench/. About 5 minutes.
+  scaling   sweep time against the number of Points and of images (local executor), then the main job from
+            scratch on the process executor with 1 and 2 single-threaded workers and on the local executor,
+            with the memory of all processes. About 10 minutes.
+  mainjob   a scenario (default: the main job, scenarios/awgn_sweep.yaml) run from scratch in a child process
+            as a user runs it: wall time, time by stage (source coding, LDPC encoding, channel and demapping,
+            LDPC decoding, source decoding, segmentation; the semantic codec's encoding, channel, decoding) and
+            peak memory of all its processes together. About 1 minute for the main job.
+
+Eb/N0 counts Eb per LDPC information bit (CRC included): Es/N0 = Eb/N0 * bits per symbol * k / n.
+python -m lssc_sim.bench SUBCOMMAND --help gives each one's options."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lssc_sim.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lssc_sim.bench", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="what", required=True)
+    sub = parser.add_subparsers(dest="what", required=True, metavar="{link,bler,scaling,mainjob}")
     p_link = sub.add_parser("link", help="throughput of the fast and the reference link")
     p_link.add_argument("--json", type=Path, default=OUT_DIR / "link.json")
     p_link.add_argument("--blocks", type=int, default=128, help="blocks per operating point and path")

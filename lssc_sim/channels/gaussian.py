@@ -118,17 +118,38 @@ def _sample(h, s0, s1, s2, s3):
     return x, s0, s1, s2, s3
 
 
+@numba.njit(cache=True, nogil=True)
+def _start(seed, index):
+    """xoshiro state of stream ``(seed, index)``: four splitmix64 outputs from a start keyed by both, as Vigna
+    recommends."""
+    z = _mix(seed ^ _mix(index * _GOLDEN + _U(1)))
+    s0, s1 = _mix(z + _GOLDEN), _mix(z + _U(2) * _GOLDEN)
+    s2, s3 = _mix(z + _U(3) * _GOLDEN), _mix(z + _U(4) * _GOLDEN)
+    if (s0 | s1 | s2 | s3) == _U(0):  # the all-zero state is a fixed point of xoshiro
+        s0 = _GOLDEN
+    return s0, s1, s2, s3
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _fill_keyed(out, seeds, indices):
+    """Row ``r`` of ``out`` ``[R, C]`` (C even) from stream ``(seeds[r], indices[r])``; rows in parallel."""
+    for r in numba.prange(out.shape[0]):
+        s0, s1, s2, s3 = _start(seeds[r], indices[r])
+        o = out[r]
+        for p in range(out.shape[1] // 2):
+            u, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            x, s0, s1, s2, s3 = _sample(u & _LOW32, s0, s1, s2, s3)
+            y, s0, s1, s2, s3 = _sample(u >> _S32, s0, s1, s2, s3)
+            o[2 * p] = np.float32(x)
+            o[2 * p + 1] = np.float32(y)
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _fill(out, base, seed, scale, add):
     """Flat float32 ``out[k] = scale * z_k``, or ``base[k] + scale * z_k`` when ``add``; one stream per chunk."""
     n = out.size
     for c in numba.prange((n + CHUNK - 1) // CHUNK):
-        # xoshiro state = four splitmix64 outputs from a start keyed by (seed, chunk), as Vigna recommends.
-        z = _mix(seed ^ _mix(_U(c) * _GOLDEN + _U(1)))
-        s0, s1 = _mix(z + _GOLDEN), _mix(z + _U(2) * _GOLDEN)
-        s2, s3 = _mix(z + _U(3) * _GOLDEN), _mix(z + _U(4) * _GOLDEN)
-        if (s0 | s1 | s2 | s3) == _U(0):  # the all-zero state is a fixed point of xoshiro
-            s0 = _GOLDEN
+        s0, s1, s2, s3 = _start(seed, _U(c))
         start = c * CHUNK
         m = min(start + CHUNK, n) - start
         o = out[start : start + m]
@@ -198,6 +219,31 @@ def standard_normal(
     out = _output(shape, out, np.float32)
     seed = _seed(rng)
     _fill(out.reshape(-1), _EMPTY, seed, 1.0, False)
+    return out
+
+
+def standard_normal_keyed(seeds: np.ndarray, indices: np.ndarray, cols: int) -> np.ndarray:
+    """N(0, 1) float32 ``[R, cols]`` whose row ``r`` is the stream keyed by ``(seeds[r], indices[r])``.
+
+    For draws that must not depend on what else is drawn with them: the noise of code block ``j`` of image ``i``
+    keyed by (the image's seed, ``j``) is the same whether or not the blocks around it are sent (early stopping).
+    One parallel call for all rows, however few samples each holds.
+
+    Parameters
+    ----------
+    seeds, indices : [R], uint64
+        The key of each row.
+    cols : int
+        Samples per row, even.
+    """
+    seeds = np.ascontiguousarray(seeds, np.uint64)
+    indices = np.ascontiguousarray(indices, np.uint64)
+    if seeds.ndim != 1 or seeds.shape != indices.shape:
+        raise ValueError(f"seeds and indices must be 1-D of equal length, got {seeds.shape} and {indices.shape}")
+    if cols < 0 or cols % 2:
+        raise ValueError(f"cols must be even and non-negative, got {cols}")
+    out = np.empty((seeds.size, cols), np.float32)
+    _fill_keyed(out, seeds, indices)
     return out
 
 

@@ -1,24 +1,24 @@
 """Split semantic codecs: U-Net variants cut across the channel, their layers and their complexity.
 
-Importing this package registers the built-in builders in :data:`CODECS` ("unet", "attention_unet",
-"cbam_unet", "lssc").
+The builders register in :data:`CODECS` ("unet", "attention_unet", "cbam_unet", "lssc") when
+``lssc_sim.codecs.unet`` is imported; the names below load their module (and Keras) on first use, so that
+``lssc_sim.codecs.catalog`` (the light name list the validators read) imports no Keras.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-from lssc_sim.codecs.unet import CODECS, SplitCodec, attention_unet, cbam_unet, end_to_end, lssc, unet
+_HOMES = {
+    **dict.fromkeys(("CODECS", "SplitCodec", "attention_unet", "cbam_unet", "end_to_end", "lssc", "unet"), "unet"),
+    **dict.fromkeys(("ComplexityReport", "codec_complexity", "model_flops", "objective_q"), "complexity"),
+}
 
-_COMPLEXITY = ("ComplexityReport", "codec_complexity", "model_flops", "objective_q")
-
-__all__ = ["CODECS", "SplitCodec", "attention_unet", "cbam_unet", "end_to_end", "lssc", "unet", *_COMPLEXITY]
+__all__ = sorted(_HOMES)
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use so `python -m lssc_sim.codecs.complexity` does not find it already loaded.
-    if name in _COMPLEXITY:
-        from lssc_sim.codecs import complexity
-
-        return getattr(complexity, name)
+    if name in _HOMES:
+        return getattr(import_module(f"lssc_sim.codecs.{_HOMES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 Everything that crosses the cut between encoder and decoder (skips and bottleneck) is flattened per image,
 paired into complex symbols, power-normalised, sent over a registered channel (``lssc_sim.channels``) at an
 SNR, equalised with perfect CSI and restored to the input shapes. This file and ``channels/`` are the only
-places of the codec that touch TensorFlow and Sionna directly (shared/DESIGN.md, "framework seams").
+places of the codec that touch TensorFlow and Sionna directly: codec builders stay plain Keras.
 
 Power normalisation and side information
 ----------------------------------------
@@ -252,7 +252,7 @@ class AnalogChannel(keras.layers.Layer):
                 "AnalogChannel: expected an SNR in inference (call(..., snr_db=...) or the layer's snr_db); "
                 "found none (only training draws one from train_snr_db)"
             )
-        with tf.init_scope():  # Sionna's generator must exist outside any trace (shared/STACK.md)
+        with tf.init_scope():  # Sionna's generator must exist outside any trace, or Keras cannot lift it
             rng = config.tf_rng
         low, high = self.train_snr_db
         return rng.uniform([batch], minval=low, maxval=high, dtype=tf.float32)

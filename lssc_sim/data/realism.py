@@ -1,7 +1,7 @@
 """How photograph-like is a dataset? Compressed sizes, class fractions and per-pixel colour classifiers.
 
 The procedural sets must cost a digital link as many bits as photographs do (PNG 9.5-16.8 bits per pixel,
-JPEG-75 1.2-2.4 at 128x128, shared/STACK.md) and must not be segmentable from colour alone. Three colour
+JPEG-75 1.2-2.4, measured on photographs resized to 128x128) and must not be segmentable from colour alone. Three colour
 classifiers are trained on the train split and scored (mIoU) on the test split:
 
 - ``logistic``: multinomial logistic regression on RGB (a linear rule);

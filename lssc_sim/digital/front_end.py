@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from lssc_sim.channels import Channel, equalize
-from lssc_sim.channels.gaussian import standard_normal
+from lssc_sim.channels.gaussian import standard_normal, standard_normal_keyed
 from lssc_sim.digital.modem import Modem
 from lssc_sim.digital.qam import demap, fade_equalize, map_awgn_demap, qam_map
 
@@ -50,11 +50,11 @@ class AwgnFrontEnd(FrontEnd):
     def llr(self, coded: np.ndarray, no: float, rng: np.random.Generator, frame_rows: int = 1) -> np.ndarray:
         return map_awgn_demap(coded, no, self.modem.tables, self._noise(coded, rng), exact=self.modem.exact)
 
-    def llr_frames(self, frames: list[np.ndarray], no: float, rngs: list[np.random.Generator]) -> list[np.ndarray]:
-        # noise frame by frame, then one parallel pass over all of them (AWGN has no frame structure)
-        noise = np.concatenate([self._noise(f, g) for f, g in zip(frames, rngs, strict=True)])
-        llr = map_awgn_demap(np.concatenate(frames), no, self.modem.tables, noise, exact=self.modem.exact)
-        return np.split(llr, np.cumsum([f.shape[0] for f in frames])[:-1])
+    def llr_keyed(self, coded: np.ndarray, no: float, seeds: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """LLRs ``[B, n]`` whose row ``r`` has the noise of stream ``(seeds[r], indices[r])``, whatever else is sent
+        with it (see :func:`lssc_sim.channels.gaussian.standard_normal_keyed`)."""
+        noise = standard_normal_keyed(seeds, indices, 2 * coded.shape[1] // self.modem.bits_per_symbol)
+        return map_awgn_demap(coded, no, self.modem.tables, noise, exact=self.modem.exact)
 
     def _noise(self, coded: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return standard_normal(rng, (coded.shape[0], 2 * coded.shape[1] // self.modem.bits_per_symbol))

@@ -7,8 +7,10 @@ every ``block_length`` channel uses. The receiver demaps with perfect CSI and de
 
 Blocks are decoded in rounds of ``round_blocks`` per image, all images of a round together (numba decodes them
 in parallel). With ``early_stop`` (strict receivers) an image leaves after a round holding a CRC failure: it is
-lost anyway. Each image draws its noise (and gains) from its own generator, in block order, so a block's
-channel never depends on the early stop: the images lost are the same with and without it.
+lost anyway. A block's channel never depends on the early stop, so the images lost are the same with and without
+it: on channels without gains the noise of block ``j`` of image ``i`` is the stream keyed by (the image's seed,
+``j``), drawn when the block is about to be decoded; on channels with gains every image's frame is drawn whole,
+up front, from the image's own generator (one fade per image needs the whole frame).
 
 The error rates are counted on the **first round of every image**, which is always decoded. Blocks after an
 image's first failure are decoded only without early stop, and on a fading channel they fail far more often
@@ -86,7 +88,7 @@ def send_streams(link: Link, payloads: list[np.ndarray], coded: list[np.ndarray]
         Code blocks per image and round.
     """
     nb = [c.shape[0] for c in coded]
-    streams = [np.random.default_rng(s) for s in rng.integers(2**63, size=len(coded))]
+    seeds = rng.integers(2**63, size=len(coded), dtype=np.uint64)  # one per image
     hat = [np.zeros_like(p) for p in payloads]
     crc_ok = [np.zeros(n, bool) for n in nb]
     decoded = [np.zeros(n, bool) for n in nb]
@@ -96,7 +98,7 @@ def send_streams(link: Link, payloads: list[np.ndarray], coded: list[np.ndarray]
     # then. With gains a frame must be drawn whole (one fade per image), so every image is demapped up front.
     lazy = not link.channel.has_gains
     t0 = time.perf_counter()
-    llrs = None if lazy else link.front_end.llr_frames(coded, no, streams)
+    llrs = None if lazy else link.front_end.llr_frames(coded, no, [np.random.default_rng(s) for s in seeds])
     seconds["channel_demapping"] += time.perf_counter() - t0
     alive = list(range(len(coded)))
     for start in range(0, max(nb, default=0), round_blocks):
@@ -105,21 +107,28 @@ def send_streams(link: Link, payloads: list[np.ndarray], coded: list[np.ndarray]
             break
         t0 = time.perf_counter()
         sent = [coded[i][a:b] for i, a, b in jobs]
-        parts = (link.front_end.llr_frames(sent, no, [streams[i] for i, _, _ in jobs]) if lazy
-                 else [llrs[i][a:b] for i, a, b in jobs])
+        if lazy:
+            rows = np.concatenate(sent)
+            keys = np.concatenate([np.full(b - a, seeds[i]) for i, a, b in jobs])
+            blocks = np.concatenate([np.arange(a, b, dtype=np.uint64) for _, a, b in jobs])
+            llr = link.front_end.llr_keyed(rows, no, keys, blocks)
+            parts = np.split(llr, np.cumsum([b - a for _, a, b in jobs])[:-1])
+        else:
+            parts = [llrs[i][a:b] for i, a, b in jobs]
+            llr = np.concatenate(parts)
         t1 = time.perf_counter()
-        bits, ok = link.decode(np.concatenate(parts))
+        bits, ok = link.decode(llr)
         seconds["channel_demapping"] += t1 - t0
         seconds["fec_decoding"] += time.perf_counter() - t1
         at = 0
-        for (i, a, b), llr, c in zip(jobs, parts, sent, strict=True):
+        for (i, a, b), part, c in zip(jobs, parts, sent, strict=True):
             hat[i][a:b], crc_ok[i][a:b], decoded[i][a:b] = bits[at: at + b - a], ok[at: at + b - a], True
             at += b - a
             if start == 0:  # the first round of every image: the blocks the error rates are counted on
                 errors = hat[i][a:b] != payloads[i][a:b]
                 scored["block_errors"] += int(errors.any(axis=1).sum())
                 scored["bit_errors"] += int(np.count_nonzero(errors))
-                scored["coded_bit_errors"] += int(np.count_nonzero((llr > 0) != c))
+                scored["coded_bit_errors"] += int(np.count_nonzero((part > 0) != c))
         if early_stop:
             alive = [i for i in alive if crc_ok[i][: start + round_blocks].all()]
     first = sum(min(n, round_blocks) for n in nb)

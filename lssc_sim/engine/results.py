@@ -4,7 +4,8 @@ Layout of ``results/<name>/``::
 
     points/<key>.json   one finished Point: parameters, counters, seconds, run id (never half-written)
     results.csv         one tidy row per stored Point of the scenario, in sweep order
-    manifest.json       versions, git commit, scenario hash, start and end, cores, Points computed
+    manifest.json       the latest run (versions, git commit, scenario hash, start, end, status, Points computed
+                        and skipped) and ``runs``: every run into this folder
     scenario.yaml       the resolved scenario (every default filled in)
 """
 
@@ -101,7 +102,14 @@ class ResultStore:
     def write_scenario(self, resolved: dict[str, Any]) -> None:
         atomic_write_text(self.root / "scenario.yaml", yaml.safe_dump(resolved, sort_keys=False))
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
+    def add_run(self, run: dict[str, Any]) -> None:
+        """Record a run in ``manifest.json``: its fields at the top level (the latest run) and appended to
+        ``runs``, the history of every run into this folder, so a resumed run never erases how results were made."""
+        try:
+            history = json.loads((self.root / "manifest.json").read_text()).get("runs", [])
+        except (OSError, ValueError):
+            history = []
+        manifest = {**run, "runs": [*history, run]}
         atomic_write_text(self.root / "manifest.json", json.dumps(manifest, indent=2, default=_jsonable))
 
 

@@ -78,6 +78,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
     bar = tqdm(total=len(points), initial=len(points) - len(todo), disable=not progress, unit="point",
                desc=scenario.name, dynamic_ncols=True)
     done: list[str] = []  # keys computed by this run, counted right even when it is interrupted
+    status = "failed"
     try:
         if executor == "local" or not todo:
             for point in todo:
@@ -85,17 +86,24 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
                 bar.update()
         else:
             _run_pool(scenario, todo, store.root, run_id, workers, threads, bar, done)
+        status = "finished"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    except BaseException as exc:
+        status = f"failed: {type(exc).__name__}: {exc}"
+        raise
     finally:
         computed = len(done)
         bar.close()
         store.write_csv(p.key for p in points)
         seconds = time.perf_counter() - t0
-        store.write_manifest(manifest(
+        store.add_run(manifest(
             scenario.digest(), started, scenario=str(scenario.path), executor=executor,
             workers=workers if executor == "process" else 1,
             threads_per_worker=threads if executor == "process" else None,
             points_total=len(points), points_computed=computed, points_skipped=len(points) - len(todo),
-            wall_seconds=round(seconds, 3), run_id=run_id,
+            wall_seconds=round(seconds, 3), run_id=run_id, status=status,
         ))
     return RunSummary(store.root, len(points), computed, len(points) - len(todo), seconds)
 

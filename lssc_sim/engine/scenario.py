@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lssc_sim.channels import CHANNELS, make_channel
 from lssc_sim.data import DATASETS, DatasetSpec
 from lssc_sim.digital.spec import MODULATIONS
-from lssc_sim.plots.catalog import PLOT_KINDS
+from lssc_sim.plots.catalog import PLOT_KINDS, PlotStyle
 from lssc_sim.snr import SnrAxis, snr_values, thin
 from lssc_sim.systems import SYSTEMS, SystemConfig
 from lssc_sim.yaml_io import format_errors, read_yaml
@@ -46,19 +46,6 @@ class Sweep(_Strict):
     snr_db: SnrAxis
     channel: list[str | dict[str, Any]] = Field(default_factory=lambda: ["awgn"], min_length=1)
     modulation: list[str] = Field(default_factory=lambda: ["qpsk"], min_length=1)
-
-    @field_validator("channel")
-    @classmethod
-    def _known_channels(cls, value: list[str | dict[str, Any]]) -> list[str | dict[str, Any]]:
-        for i, spec in enumerate(value):
-            name = spec if isinstance(spec, str) else spec.get("name")
-            if name not in CHANNELS:
-                raise ValueError(f"entry {i}: expected a channel name among {CHANNELS.names()}, found {name!r}")
-            try:  # constructing a channel does no TF work: it only checks the parameters
-                make_channel(spec)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"entry {i} ({name}): {exc}") from None
-        return value
 
     @field_validator("modulation")
     @classmethod
@@ -84,6 +71,7 @@ class ScenarioSpec(_Strict):
     systems: dict[str, dict[str, Any]] = Field(min_length=1)
     sweep: Sweep
     plots: list[str] = Field(default_factory=list)
+    plot_style: PlotStyle = PlotStyle()
 
     @field_validator("plots")
     @classmethod
@@ -193,7 +181,18 @@ def _system_variants(config: SystemConfig) -> Iterator[SystemConfig]:
         data = copy.deepcopy(base)
         for name, value in zip(names, combo, strict=True):
             _set_dotted(data, name, value)
-        yield type(config).model_validate(data)
+        try:
+            yield type(config).model_validate(data)
+        except ValidationError as exc:
+            # name the sweep entry (and its value) that the failing key belongs to, not the key alone
+            lines = []
+            for err in exc.errors():
+                dotted = ".".join(str(k) for k in err["loc"])
+                culprits = [(n, v) for n, v in zip(names, combo, strict=True) if n.startswith(dotted)] or \
+                    [(dotted, err.get("input"))]
+                msg = err["msg"].removeprefix("Value error, ")
+                lines += [f"{n}: {msg} (swept value {v!r})" for n, v in culprits]
+            raise ValueError("\n".join(dict.fromkeys(lines))) from None
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -241,52 +240,92 @@ def load_scenario(path: str | Path, quick: bool = False) -> Scenario:
 
 
 def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = False) -> Scenario:
-    """Validate already-parsed scenario data (see :func:`load_scenario`)."""
+    """Validate already-parsed scenario data (see :func:`load_scenario`); every problem found is reported."""
     path = Path(path)
     if not isinstance(raw, dict):
         raise ScenarioError(f"{path}: expected a mapping of keys (name, systems, sweep, ...), "
                             f"found {type(raw).__name__}")
+    problems: list[str] = []
+    spec = None
     try:
         spec = ScenarioSpec.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(format_errors(path, exc, raw, ScenarioSpec)) from None
-
-    problems: list[str] = []
+        problems.append(format_errors(path, exc, raw, ScenarioSpec))
+    sweep = raw.get("sweep")
+    if isinstance(sweep, dict) and isinstance(sweep.get("channel"), list):
+        problems += [f"{path}: sweep.channel: {m}" for m in _channel_problems(sweep["channel"])]
+    dataset = spec.dataset if spec is not None else None
     systems: dict[str, SystemConfig] = {}
-    for label, entry in spec.systems.items():
-        where = f"systems.{label}"
-        kind = entry.get("kind")
-        if kind not in SYSTEMS:
-            problems.append(f"{path}: {where}.kind: expected one of {SYSTEMS.names()}, found {kind!r}")
-            continue
-        cls = SYSTEMS.get(kind)
+    entries = raw.get("systems") if isinstance(raw.get("systems"), dict) else {}
+    for label, entry in entries.items():
+        config, messages = _system(path, label, entry, dataset, spec is not None and spec.dataset is None)
+        problems += messages
+        if config is not None:
+            systems[label] = _quick_system(config) if quick else config
+    kinds = {e.get("kind") for e in entries.values() if isinstance(e, dict) and e.get("kind") in SYSTEMS}
+    plots = raw.get("plots") if isinstance(raw.get("plots"), list) else []
+    problems += [f"{path}: {m}" for m in _plot_problems(plots, kinds)]
+    if dataset is not None:
         try:
-            config = cls.model_validate(entry)
-            variants = list(_system_variants(config))  # validates every swept value too
-        except ValidationError as exc:
-            problems.append(format_errors(path, exc, entry, cls, prefix=where))
-            continue
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(f"{path}: {where}.sweep: {exc}")
-            continue
-        if config.needs_dataset and spec.dataset is None:
-            problems.append(f"{path}: dataset: system {label!r} ({kind}) needs images; expected a dataset "
-                            f"section (known datasets: {DATASETS.names()}), found none")
-        for resolved in variants:
-            for message in resolved.check_files():
-                problems.append(f"{path}: {where}: {message}")
-        systems[label] = _quick_system(config) if quick else config
-    if spec.dataset is not None:
-        try:
-            DATASETS.get(spec.dataset.name).check(spec.dataset)
+            DATASETS.get(dataset.name).check(dataset)
         except (ValueError, OSError) as exc:
             problems.append(f"{path}: dataset: {exc}")
     if problems:
         raise ScenarioError("\n".join(problems))
-
     if quick:
         spec = _quick_spec(spec)
     return Scenario(spec, systems, path, quick)
+
+
+def _channel_problems(entries: list[Any]) -> list[str]:
+    """One message per bad channel entry (constructing a channel does no TensorFlow work: it checks parameters)."""
+    problems = []
+    for i, entry in enumerate(entries):
+        name = entry if isinstance(entry, str) else entry.get("name") if isinstance(entry, dict) else None
+        if name not in CHANNELS:
+            problems.append(f"entry {i}: expected a channel name among {CHANNELS.names()}, found {name!r}")
+            continue
+        try:
+            make_channel(entry)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"entry {i} ({name}): {exc}")
+    return problems
+
+
+def _system(path: Path, label: str, entry: Any, dataset: DatasetSpec | None, no_dataset: bool
+            ) -> tuple[SystemConfig | None, list[str]]:
+    """The validated config of ``systems.<label>`` and the problems found (config None when it is invalid)."""
+    where = f"systems.{label}"
+    kind = entry.get("kind") if isinstance(entry, dict) else None
+    if kind not in SYSTEMS:
+        return None, [f"{path}: {where}.kind: expected one of {SYSTEMS.names()}, found {kind!r}"]
+    cls = SYSTEMS.get(kind)
+    try:
+        config = cls.model_validate(entry)
+    except ValidationError as exc:
+        return None, [format_errors(path, exc, entry, cls, prefix=where)]
+    problems, variants = [], []
+    try:
+        variants = list(_system_variants(config))
+    except (KeyError, TypeError, ValueError) as exc:  # a swept value, named by its sweep entry
+        problems += [f"{path}: {where}.sweep.{line}" for line in str(exc).splitlines()]
+    if config.needs_dataset and no_dataset:
+        problems.append(f"{path}: dataset: system {label!r} ({kind}) needs images; expected a dataset section "
+                        f"(known datasets: {DATASETS.names()}), found none")
+    for resolved in variants or [config]:
+        problems += [f"{path}: {where}: {m}" for m in resolved.check_files(dataset)]
+    return (config if not problems else None), list(dict.fromkeys(problems))
+
+
+def _plot_problems(plots: list[str], kinds: set[str]) -> list[str]:
+    """A plot that would draw none of the scenario's system kinds is refused rather than silently skipped."""
+    problems = []
+    for i, name in enumerate(plots):
+        drawn = PLOT_KINDS.get(name, ())
+        if kinds and not set(drawn) & kinds:
+            problems.append(f"plots[{i}]: {name!r} draws {' or '.join(drawn)} systems; this scenario has "
+                            f"{', '.join(sorted(kinds))} (remove it, or add a system it draws)")
+    return problems
 
 
 def _quick_system(config: SystemConfig) -> SystemConfig:

@@ -70,6 +70,28 @@ def missing_files(weights: str) -> list[str]:
     return [f"weights {weights!r}: {folder} lacks {', '.join(missing)}{hint}"]
 
 
+def fit_problems(weights: str, dataset: Any) -> list[str]:
+    """Problems using ``weights`` on ``dataset`` (a DatasetSpec or None): image size and number of classes as
+    trained (``card.json``) against the scenario's, so a mismatch is refused before any work starts."""
+    if dataset is None:
+        return []
+    from lssc_sim.data import DATASETS
+
+    card = json.loads((resolve(weights) / "card.json").read_text())
+    config = card.get("config", {})
+    problems = []
+    size = config.get("image_size")
+    if size is not None and size != dataset.image_size:
+        problems.append(f"weights {weights!r} were trained on {size}x{size} images; the dataset has "
+                        f"image_size {dataset.image_size} (expected {size})")
+    trained_on = (card.get("dataset") or config.get("dataset") or {}).get("name")
+    classes = [getattr(DATASETS.get(n), "num_classes", None) for n in (trained_on, dataset.name) if n in DATASETS]
+    if len(classes) == 2 and None not in classes and classes[0] != classes[1]:
+        problems.append(f"weights {weights!r} segment {classes[0]} classes ({trained_on}); dataset "
+                        f"{dataset.name!r} has {classes[1]} (expected {classes[0]})")
+    return problems
+
+
 def load(weights: str) -> TrainedCodec:
     """Load a trained codec's halves.
 
@@ -88,7 +110,7 @@ def load(weights: str) -> TrainedCodec:
         raise FileNotFoundError(problems[0])
     import keras
 
-    import lssc_sim.codecs  # noqa: F401  (registers the custom layers before loading)
+    import lssc_sim.codecs.unet  # noqa: F401  (registers the custom layers before loading)
     import lssc_sim.train.loop  # noqa: F401  (and the loss)
 
     folder = resolve(weights)

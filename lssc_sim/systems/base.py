@@ -85,8 +85,9 @@ class SystemConfig(BaseModel):
         """A cheaper copy for ``--quick`` smoke runs (default: unchanged)."""
         return self
 
-    def check_files(self) -> list[str]:
-        """Problems with files this config names (missing weights...), checked before any work starts."""
+    def check_files(self, dataset: Any = None) -> list[str]:
+        """Problems with files this config names (missing weights, weights that do not fit the scenario's
+        ``dataset``, a :class:`~lssc_sim.data.DatasetSpec` or None), checked before any work starts."""
         return []
 
     def build(self) -> Callable[[PointContext], Counters]:

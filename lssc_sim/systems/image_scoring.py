@@ -7,18 +7,28 @@ from typing import Any
 
 import numpy as np
 
-from lssc_sim.metrics import ConfusionMatrix
+from lssc_sim.metrics import ConfusionMatrix, miou_interval
 from lssc_sim.systems.base import Counters
 
 
-def scores(cm: ConfusionMatrix, prefix: str = "") -> Counters:
-    """``miou``, ``per_class_iou`` (list; NaN for classes absent from targets and predictions) and
-    ``pixel_accuracy`` of a dataset-level confusion matrix, with keys prefixed by ``prefix``."""
+def scores(per_image: np.ndarray, ignore_index: int = 255) -> Counters:
+    """``miou``, its 95 % bootstrap interval over images (``miou_ci_low``, ``miou_ci_high``), ``per_class_iou``
+    (list; NaN for classes absent from targets and predictions) and ``pixel_accuracy`` of per-image confusion
+    counts ``[N, C, C]`` (the dataset's matrix is their sum: mIoU is never an average of per-image mIoUs)."""
+    cm = dataset_confusion(per_image, ignore_index)
+    low, high = miou_interval(per_image)
     return {
-        f"{prefix}miou": cm.miou(),
-        f"{prefix}per_class_iou": [round(float(v), 6) for v in cm.iou()],
-        f"{prefix}pixel_accuracy": cm.pixel_accuracy(),
+        "miou": cm.miou(),
+        "miou_ci_low": low,
+        "miou_ci_high": high,
+        "per_class_iou": [round(float(v), 6) for v in cm.iou()],
+        "pixel_accuracy": cm.pixel_accuracy(),
     }
+
+
+def dataset_confusion(per_image: np.ndarray, ignore_index: int = 255) -> ConfusionMatrix:
+    """The dataset's confusion matrix from per-image counts ``[N, C, C]``."""
+    return ConfusionMatrix.from_list(per_image.sum(axis=0).tolist(), ignore_index)
 
 
 class CachedSegmenter:

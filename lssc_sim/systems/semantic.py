@@ -19,9 +19,9 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from lssc_sim import pretrained
-from lssc_sim.metrics import ConfusionMatrix
+from lssc_sim.metrics import ConfusionMatrix, per_image_confusion
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key
-from lssc_sim.systems.image_scoring import scores
+from lssc_sim.systems.image_scoring import dataset_confusion, scores
 
 TRAINED_DIR = Path("results") / "models"  # where `train:` sections without `out` are trained
 
@@ -65,8 +65,10 @@ class SemanticConfig(SystemConfig):
             config = config.model_copy(update={"out": str(TRAINED_DIR / f"{config.codec}_{digest[:12]}")})
         return config
 
-    def check_files(self) -> list[str]:
-        return [] if self.weights is None else pretrained.missing_files(self.weights)
+    def check_files(self, dataset=None) -> list[str]:
+        if self.weights is None:
+            return []
+        return pretrained.missing_files(self.weights) or pretrained.fit_problems(self.weights, dataset)
 
     def build(self) -> SemanticRun:
         return SemanticRun(self)
@@ -113,22 +115,25 @@ class SemanticRun:
         sent = self._sent_tensors(data_key, images)
         seconds["encoding"] += time.perf_counter() - t
         transmit = self._transmitter(ctx)
-        cm = ConfusionMatrix(ctx.dataset.num_classes, ctx.dataset.ignore_index)
+        ds, per_image = ctx.dataset, []
         for start, tensors in zip(range(0, len(images), self.config.batch_size), sent, strict=True):
             target = masks[start: start + len(tensors[0])]
             t = time.perf_counter()
             received = transmit(tensors, ctx)
             seconds["channel"] += time.perf_counter() - t
             t = time.perf_counter()
-            cm.update(np.argmax(self._decode(received), axis=-1), target)
+            pred = np.argmax(self._decode(received), axis=-1)
+            per_image.append(per_image_confusion(pred, target, ds.num_classes, ds.ignore_index))
             seconds["decoding"] += time.perf_counter() - t
         t = time.perf_counter()
         clean = self._clean(data_key, ctx.dataset, sent, masks)
         seconds["decoding"] += time.perf_counter() - t
+        per_image = np.concatenate(per_image)
+        miou = dataset_confusion(per_image, ds.ignore_index).miou()
         uses = channel_uses_of(self.shapes)
         pixels = images.shape[1] * images.shape[2]
         return {
-            **scores(cm),
+            **scores(per_image, ds.ignore_index),
             "clean_miou": clean.miou(),
             "images": len(images),
             "channel_uses": uses * len(images),
@@ -137,7 +142,7 @@ class SemanticRun:
             "side_info_reals_per_image": len(self.shapes),
             "transmitted_reals_per_image": sum(int(np.prod(s)) for s in self.shapes),
             **{k: v for k, v in self.complexity.items() if not k.startswith("_")},
-            **({"q": self.complexity["_q"](cm.miou())} if self.complexity else {}),  # Q at this Point's SNR
+            **({"q": self.complexity["_q"](miou)} if self.complexity else {}),  # Q at this Point's SNR
             "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
         }
 

@@ -24,55 +24,32 @@ RESUMABLE_CHANGES = ("epochs", "patience", "out")
 class TrainConfig(BaseModel):
     """Everything that defines a training run; frozen and saved in ``card.json``.
 
-    Attributes
-    ----------
-    codec : str
-        A codec name (``unet``, ``attention_unet``, ``cbam_unet``, ``lssc``).
-    depth : int, optional
-        Downsamplings; None takes the codec's default (4 for the U-Nets, 3 for LSSC).
-    base_width, decoder_kernel, bandwidth
-        Passed to the codec builder; ``decoder_kernel=None`` keeps the codec's default.
-    channel : str or dict, optional
-        Channel of the :class:`AnalogChannel` between the halves; None trains the clean-image segmenter.
-    train_snr_db : (float, float)
-        SNR range in dB drawn per image in training.
-    dataset : DatasetSpec
-        The data; stored as the train split with ``num_images=train_images`` and ``image_size`` (giving other
-        sizes there is an error); validation uses ``split="val"`` and ``val_images``.
-    train_images, val_images, image_size, batch_size, epochs
-        Sizes of the run.
-    learning_rate : float
-        RMSprop step size (as in the LSSC paper).
-    patience : int
-        Epochs without a better validation mIoU before stopping.
-    seed : int
-        Seeds weights, shuffling and channel noise.
-    val_snr_db : float
-        SNR in dB of the validation pass when a channel is present.
-    out : str, optional
-        Output folder (``train``'s ``out_dir`` overrides it).
+    Each key's meaning is its field's ``description`` (``python -m lssc_sim.train --help`` lists them).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    codec: str
-    depth: int | None = Field(None, ge=1, le=5)
-    base_width: int = Field(16, ge=1)
-    decoder_kernel: int | None = Field(None, ge=1)
-    bandwidth: int | list[int | None] | None = None
-    channel: str | dict[str, Any] | None = None
-    train_snr_db: tuple[float, float] = (1.0, 20.0)
-    dataset: DatasetSpec = DatasetSpec(name="synthetic_portraits", split="train")
-    train_images: int = Field(2000, ge=1)
-    val_images: int = Field(200, ge=1)
-    image_size: int = Field(128, ge=32, le=1024)
-    batch_size: int = Field(16, ge=1)
-    epochs: int = Field(30, ge=1)
-    learning_rate: float = Field(1e-3, gt=0)
-    patience: int = Field(5, ge=1)
-    seed: int = 0
-    val_snr_db: float = 10.0
-    out: str | None = None
+    codec: str = Field(description="the codec: unet, attention_unet, cbam_unet or lssc")
+    depth: int | None = Field(None, ge=1, le=5, description="downsamplings; default: the codec's (4 for the U-Nets, 3 for LSSC)")
+    base_width: int = Field(16, ge=1, description="filters of the first stage (the paper: 64)")
+    decoder_kernel: int | None = Field(None, ge=1, description="decoder convolution kernel; default: the codec's")
+    bandwidth: int | list[int | None] | None = Field(None, description=(
+        "channels of a 1x1 projection on each transmitted tensor (one number for all, or a list); none: as built"))
+    channel: str | dict[str, Any] | None = Field(None, description=(
+        "channel between the halves, a name or {name: ..., params}; none trains the clean-image segmenter"))
+    train_snr_db: tuple[float, float] = Field((1.0, 20.0), description="SNR range in dB drawn per image in training")
+    dataset: DatasetSpec = Field(DatasetSpec(name="synthetic_portraits", split="train"), description=(
+        "the data {name, seed, path}; sizes come from train_images, val_images and image_size"))
+    train_images: int = Field(2000, ge=1, description="images of the train split")
+    val_images: int = Field(200, ge=1, description="images of the validation split (scored every epoch)")
+    image_size: int = Field(128, ge=32, le=1024, description="image side in pixels, divisible by 2**depth")
+    batch_size: int = Field(16, ge=1, description="images per training step")
+    epochs: int = Field(30, ge=1, description="epochs at most (more resume a finished run)")
+    learning_rate: float = Field(1e-3, gt=0, description="RMSprop step size (the LSSC paper's)")
+    patience: int = Field(5, ge=1, description="epochs without a better validation mIoU before stopping early")
+    seed: int = Field(0, description="seeds the weights, the shuffling and the channel noise")
+    val_snr_db: float = Field(10.0, description="SNR in dB of the validation pass when there is a channel")
+    out: str | None = Field(None, description="output folder (--out overrides it); rerunning it resumes")
 
     @field_validator("codec")
     @classmethod

@@ -1,13 +1,20 @@
-"""Every registered channel honours the contract ``y, h = channel(x, no)`` (shared/DESIGN.md).
+"""Every registered channel honours the contract ``y, h = channel(x, no)`` (see ``lssc_sim/channels/base.py``).
 
-Statistics use >= 1.2e5 independent samples, so a 2 % tolerance is several standard deviations wide.
+Statistics use >= 1.2e5 independent samples, so a 2 % tolerance is several standard deviations wide. A channel
+with a NumPy gain sampler (``draw_gains``) is held to the same law as its TensorFlow ``gains``.
+
+Run it for one channel with its parameters (a name or a JSON spec; repeat the option for several):
+``pytest tests/channels/test_contract.py --channel '{"name": "rician", "k_factor_db": 3, "coherence": "block"}'``.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy import stats
 
 from lssc_sim.channels import CHANNELS, FlatFadingChannel, equalize, make_channel
 from lssc_sim.seeding import seed_everything
@@ -29,8 +36,12 @@ def _specs() -> list[dict]:
     return specs
 
 
-SPECS = _specs()
-IDS = [",".join(f"{v}" for v in s.values()) for s in SPECS]
+def pytest_generate_tests(metafunc):
+    """Every registered channel and its coherences, or only the ``--channel`` specs given on the command line."""
+    if "spec" in metafunc.fixturenames and not any(m.name == "parametrize" for m in metafunc.definition.iter_markers()):
+        given = metafunc.config.getoption("--channel")
+        specs = [json.loads(s) if s.lstrip().startswith("{") else {"name": s} for s in given] if given else _specs()
+        metafunc.parametrize("spec", specs, ids=[",".join(f"{v}" for v in s.values()) for s in specs])
 
 
 def _stat_shape(channel) -> tuple[int, int]:
@@ -60,7 +71,6 @@ def _independent_gains(channel, h: np.ndarray) -> np.ndarray:
     return h.ravel()
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_shapes_and_dtypes(spec, rng):
     channel = make_channel(spec)
     x = _unit_symbols((3, 70), rng)
@@ -72,7 +82,6 @@ def test_shapes_and_dtypes(spec, rng):
         assert tf.broadcast_static_shape(h.shape, y.shape) == y.shape
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_noise_free_output_is_h_times_x(spec, rng):
     channel = make_channel(spec)
     x = _unit_symbols((4, 300), rng)
@@ -80,7 +89,6 @@ def test_noise_free_output_is_h_times_x(spec, rng):
     np.testing.assert_allclose(y.numpy(), (h * x).numpy(), atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_noise_power_per_row(spec, rng):
     channel = make_channel(spec)
     batch, n = _stat_shape(channel)
@@ -96,7 +104,6 @@ def test_noise_power_per_row(spec, rng):
     assert np.mean(noise.real**2) == pytest.approx(np.mean(noise.imag**2), rel=0.02)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_average_gain_power_is_one(spec, rng):
     channel = make_channel(spec)
     batch, n = _stat_shape(channel)
@@ -106,7 +113,6 @@ def test_average_gain_power_is_one(spec, rng):
     assert np.mean(np.abs(g) ** 2) == pytest.approx(1.0, rel=0.02)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_gradient_flows_to_x(spec, rng):
     channel = make_channel(spec)
     x = _unit_symbols((2, 50), rng)
@@ -119,7 +125,6 @@ def test_gradient_flows_to_x(spec, rng):
     assert np.all(np.isfinite(grad.numpy())) and np.any(grad.numpy() != 0)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_graph_mode_dynamic_shape_and_reproducible(spec, rng):
     channel = make_channel(spec)
 
@@ -140,7 +145,6 @@ def test_graph_mode_dynamic_shape_and_reproducible(spec, rng):
     np.testing.assert_array_equal(h1.numpy(), h2.numpy())
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_equalize_inverts_the_gain(spec, rng):
     channel = make_channel(spec)
     x = _unit_symbols((4, 100), rng)
@@ -278,10 +282,34 @@ def test_input_must_be_complex64():
         make_channel("awgn")(tf.ones([2, 4]), 0.1)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_spec_round_trip_and_description(spec):
     channel = make_channel(spec)
     again = make_channel(channel.spec())
     assert type(again) is type(channel) and again.params() == channel.params()
     assert channel.describe().startswith(channel.name + "(") and repr(channel) == channel.describe()
     assert channel._awgn is None  # building a channel does no TensorFlow work
+
+
+def test_numpy_gains_follow_the_same_law_as_the_tensorflow_gains(spec, rng):
+    channel = make_channel(spec)
+    if not channel.has_numpy_gains():
+        pytest.skip(f"{channel.name} draws no gains in NumPy")
+    batch, n = _stat_shape(channel)
+    _, h_tf = channel(_unit_symbols((batch, n), rng), 0.0)
+    tf_gains = _independent_gains(channel, np.broadcast_to(h_tf.numpy(), (batch, n)))
+    h_np = channel.draw_gains(np.random.default_rng(3), (batch, n))
+    assert h_np.dtype == np.complex64 and np.broadcast_shapes(h_np.shape, (batch, n)) == (batch, n)
+    np_gains = _independent_gains(channel, np.broadcast_to(h_np, (batch, n)))
+    assert np_gains.size == tf_gains.size >= 1.2e5
+    assert np.mean(np.abs(np_gains) ** 2) == pytest.approx(1.0, rel=0.02)
+    se = np.std(tf_gains.real) / np.sqrt(tf_gains.size)
+    assert abs(np.mean(np_gains.real) - np.mean(tf_gains.real)) < 6 * se + 1e-3  # the line-of-sight part
+    assert abs(np.mean(np_gains.imag) - np.mean(tf_gains.imag)) < 6 * se + 1e-3
+    # the distribution of the power gain |h|^2 (exponential for Rayleigh, non-central chi-square for Rician)
+    assert stats.ks_2samp(np.abs(np_gains) ** 2, np.abs(tf_gains) ** 2).pvalue > 1e-3
+    full = np.broadcast_to(h_np, (batch, n))
+    if getattr(channel, "coherence", "symbol") == "block":  # constant within a block, new at its edge
+        assert np.all(full[:, 1: channel.block_length] == full[:, :1])
+        assert np.mean(full[:, 0] == full[:, channel.block_length]) < 0.01
+    if getattr(channel, "coherence", "symbol") == "symbol":  # independent neighbours
+        assert abs(np.corrcoef(np.abs(full[:, 0]), np.abs(full[:, 1]))[0, 1]) < 5 / np.sqrt(batch)

@@ -71,6 +71,17 @@ def test_broken_plugin_is_skipped_with_a_warning(monkeypatch, caplog):
         registry.get("broken")
 
 
+def test_plugin_with_a_built_in_name_is_refused_with_a_warning_naming_both(monkeypatch, caplog):
+    monkeypatch.setattr(lssc_sim.registry, "entry_points",
+                        lambda group: [_FakeEntryPoint("awgn", "other_pkg.channels:Awgn", _Plugin)])
+    registry = Registry("channel", "lssc_sim.channels")
+    builtin = object()
+    registry.add("awgn", builtin)
+    with caplog.at_level(logging.WARNING, logger="lssc_sim.registry"):
+        assert registry.get("awgn") is builtin
+    assert "'awgn'" in caplog.text and "other_pkg.channels:Awgn" in caplog.text and "built-in" in caplog.text
+
+
 def test_phase_noise_variance_grows_linearly_along_the_frame():
     sigma = 0.01  # rad per symbol; the phase stays well inside (-pi, pi] over 200 symbols
     channel = PhaseNoise(linewidth_symbol=sigma)

@@ -129,3 +129,13 @@ def test_codec_halves_save_reload_and_train(tmp_path):
     assert sum(not np.array_equal(b, np.asarray(w)) for b, w in zip(before, model.weights, strict=True)) > 0
     moving = [w for w in model.weights if "moving_mean" in w.path]
     assert moving and any(np.abs(np.asarray(w)).sum() > 0 for w in moving)
+
+
+def test_the_light_name_list_matches_the_builders():
+    import inspect
+
+    from lssc_sim.codecs.catalog import CODEC_DEPTHS
+
+    assert sorted(CODEC_DEPTHS) == CODECS.names()
+    for name, depth in CODEC_DEPTHS.items():
+        assert inspect.signature(CODECS.get(name)).parameters["depth"].default == depth
