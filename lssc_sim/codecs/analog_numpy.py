@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
 from lssc_sim.channels import Channel
@@ -98,11 +99,22 @@ def transmit(tensors: Sequence[np.ndarray], channel: Channel, no: float, rng: np
             at += size
         return out
     x, s = pack(tensors)
-    h = channel.draw_gains(rng, x.shape)
-    y = h * x + sigma * noise.view(np.complex64)
-    gain2 = np.real(h * np.conj(h))
-    if equalizer == "zf":
-        x_hat = y * np.conj(h) / np.maximum(gain2, _EPS_GAIN2)
-    else:
-        x_hat = y * np.conj(h) / (gain2 + np.float32(no))
-    return unpack(x_hat.astype(np.complex64), s, shapes)
+    h = np.asarray(channel.draw_gains(rng, x.shape), np.complex64)
+    h = np.ascontiguousarray(np.broadcast_to(h, (batch, h.shape[-1])) if h.shape[-1] == 1 else
+                             np.broadcast_to(h, x.shape))
+    x_hat = np.empty_like(x)
+    _fade_equalize(x, h, noise.view(np.complex64), sigma, np.float32(no), equalizer == "mmse", x_hat)
+    return unpack(x_hat, s, shapes)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+def _fade_equalize(x, h, noise, sigma, no, mmse, x_hat):
+    """``y = h x + sigma n`` then ZF ``y conj(h) / max(|h|^2, eps)`` or MMSE ``y conj(h) / (|h|^2 + no)``;
+    ``h`` is ``[B, S]`` or ``[B, 1]`` (one gain per image)."""
+    per_symbol = h.shape[1] > 1
+    for b in numba.prange(x.shape[0]):
+        for s in range(x.shape[1]):
+            g = h[b, s] if per_symbol else h[b, 0]
+            y = g * x[b, s] + sigma * noise[b, s]
+            gain2 = g.real * g.real + g.imag * g.imag
+            x_hat[b, s] = y * np.conj(g) / ((gain2 + no) if mmse else max(gain2, _EPS_GAIN2))

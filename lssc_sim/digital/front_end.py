@@ -29,7 +29,8 @@ from lssc_sim.digital.qam import demap, fade_equalize, map_awgn_demap, qam_map
 
 
 class FrontEnd:
-    """What every front end offers: :meth:`llr` for a batch, :meth:`llr_frames` for frames with their own streams."""
+    """What every front end offers: :meth:`llr` for a batch in frames of equal size, :meth:`llr_frames` for frames
+    of any sizes (one image each)."""
 
     def __init__(self, modem: Modem, channel: Channel) -> None:
         self.modem, self.channel = modem, channel
@@ -38,10 +39,9 @@ class FrontEnd:
         """LLRs ``[B, n]`` of codewords ``[B, n]`` (uint8) sent in frames of ``frame_rows`` rows each."""
         raise NotImplementedError
 
-    def llr_frames(self, frames: list[np.ndarray], no: float, rngs: list[np.random.Generator]) -> list[np.ndarray]:
-        """LLRs of each frame ``[rows_i, n]``, its noise (and gains) drawn from its own generator ``rngs[i]``, so a
-        frame's draws never depend on which other frames are sent with it."""
-        return [self.llr(f, no, g, f.shape[0]) for f, g in zip(frames, rngs, strict=True)]
+    def llr_frames(self, frames: list[np.ndarray], no: float, rng: np.random.Generator) -> list[np.ndarray]:
+        """LLRs of each frame ``[rows_i, n]`` (its rows sent back to back as one row of the channel)."""
+        return [self.llr(f, no, rng, f.shape[0]) for f in frames]
 
 
 class AwgnFrontEnd(FrontEnd):
@@ -67,9 +67,25 @@ class FadingFrontEnd(FrontEnd):
         x = qam_map(coded, self.modem.tables)
         frames = x.reshape(-1, frame_rows * x.shape[1])  # one row of the channel per frame
         h = self.channel.draw_gains(rng, frames.shape)
-        noise = standard_normal(rng, (frames.shape[0], 2 * frames.shape[1]))
-        x_hat, no_eff = fade_equalize(frames, h, noise, no)
-        return demap(x_hat.reshape(x.shape), no_eff.reshape(x.shape), self.modem.tables, exact=self.modem.exact)
+        return self._demapped(x, np.broadcast_to(h, frames.shape).reshape(x.shape), no, rng)
+
+    def llr_frames(self, frames: list[np.ndarray], no: float, rng: np.random.Generator) -> list[np.ndarray]:
+        # every frame's gains with its own length, then one pass over all frames (few large kernel calls)
+        x = qam_map(np.concatenate(frames), self.modem.tables)
+        sym = x.shape[1]
+        gains = [self.channel.draw_gains(rng, (1, f.shape[0] * sym)) for f in frames]
+        if all(g.shape[-1] == 1 for g in gains):  # one gain per frame: keep it per row, not per symbol
+            h = np.concatenate([np.repeat(g[:, :1], f.shape[0], axis=0) for g, f in zip(gains, frames, strict=True)])
+        else:
+            h = np.concatenate([np.broadcast_to(g, (1, f.shape[0] * sym)).reshape(f.shape[0], sym)
+                                for g, f in zip(gains, frames, strict=True)])
+        llr = self._demapped(x, h, no, rng)
+        return np.split(llr, np.cumsum([f.shape[0] for f in frames])[:-1])
+
+    def _demapped(self, x: np.ndarray, h: np.ndarray, no: float, rng: np.random.Generator) -> np.ndarray:
+        noise = standard_normal(rng, (x.shape[0], 2 * x.shape[1]))
+        x_hat, no_eff = fade_equalize(x, h, noise, no)
+        return demap(x_hat, no_eff, self.modem.tables, exact=self.modem.exact)
 
 
 class TfFrontEnd(FrontEnd):

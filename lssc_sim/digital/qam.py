@@ -213,9 +213,10 @@ def qam_map(coded: np.ndarray, tables: QAMTables) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def _fade_equalize(x, h, noise, sigma, no, x_hat, no_eff):
+    per_symbol = h.shape[1] > 1  # else one gain per row
     for b in prange(x.shape[0]):
         for s in range(x.shape[1]):
-            g = h[b, s]
+            g = h[b, s] if per_symbol else h[b, 0]
             y = g * x[b, s] + sigma * (noise[b, 2 * s] + 1j * noise[b, 2 * s + 1])
             gain2 = max(g.real * g.real + g.imag * g.imag, _EPS_GAIN2)
             x_hat[b, s] = y * np.conj(g) / gain2
@@ -232,8 +233,8 @@ def fade_equalize(x: np.ndarray, h: np.ndarray, noise: np.ndarray, no: float) ->
     ----------
     x : [B, S], complex64
         Unit-energy symbols.
-    h : complex64, broadcastable to ``[B, S]``
-        Channel gains.
+    h : [B, S] or [B, 1] (or broadcastable), complex64
+        Channel gains, per symbol or one per row.
     noise : [B, 2 S], float32
         Standard normal draws, real and imaginary parts interleaved.
     no : float
@@ -245,7 +246,9 @@ def fade_equalize(x: np.ndarray, h: np.ndarray, noise: np.ndarray, no: float) ->
     no_eff : [B, S], float32
     """
     x = np.ascontiguousarray(x, np.complex64)
-    h = np.ascontiguousarray(np.broadcast_to(h, x.shape), np.complex64)
+    h = np.asarray(h, np.complex64)
+    rows = np.broadcast_to(h, (x.shape[0], h.shape[-1] if h.ndim else 1))
+    h = np.ascontiguousarray(rows if rows.shape[1] == 1 else np.broadcast_to(h, x.shape))
     x_hat, no_eff = np.empty_like(x), np.empty(x.shape, np.float32)
     _fade_equalize(x, h, np.ascontiguousarray(noise, np.float32), np.float32(np.sqrt(no / 2.0)),
                    np.float32(no), x_hat, no_eff)

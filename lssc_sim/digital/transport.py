@@ -10,7 +10,7 @@ in parallel). With ``early_stop`` (strict receivers) an image leaves after a rou
 lost anyway. A block's channel never depends on the early stop, so the images lost are the same with and without
 it: on channels without gains the noise of block ``j`` of image ``i`` is the stream keyed by (the image's seed,
 ``j``), drawn when the block is about to be decoded; on channels with gains every image's frame is drawn whole,
-up front, from the image's own generator (one fade per image needs the whole frame).
+up front, for every image (one fade per image needs the whole frame), before any decoding.
 
 The error rates are counted on the **first round of every image**, which is always decoded. Blocks after an
 image's first failure are decoded only without early stop, and on a fading channel they fail far more often
@@ -98,7 +98,7 @@ def send_streams(link: Link, payloads: list[np.ndarray], coded: list[np.ndarray]
     # then. With gains a frame must be drawn whole (one fade per image), so every image is demapped up front.
     lazy = not link.channel.has_gains
     t0 = time.perf_counter()
-    llrs = None if lazy else link.front_end.llr_frames(coded, no, [np.random.default_rng(s) for s in seeds])
+    llrs = None if lazy else link.front_end.llr_frames(coded, no, rng)
     seconds["channel_demapping"] += time.perf_counter() - t0
     alive = list(range(len(coded)))
     for start in range(0, max(nb, default=0), round_blocks):

@@ -3,6 +3,6 @@
 the scenario validator reads). Importing this package imports no matplotlib.
 """
 
-from lssc_sim.plots.catalog import PLOT_KINDS
+from lssc_sim.plots.catalog import PLOT_KINDS, PlotStyle
 
-__all__ = ["PLOT_KINDS"]
+__all__ = ["PLOT_KINDS", "PlotStyle"]

@@ -6,6 +6,10 @@ work starts. ``tests/plots/test_catalog.py`` holds it equal to the registered pl
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
 PLOT_KINDS: dict[str, tuple[str, ...]] = {
     "ber_vs_ebno": ("ber",),
     "ber_vs_snr": ("ber",),
@@ -17,3 +21,31 @@ PLOT_KINDS: dict[str, tuple[str, ...]] = {
     "depth_ablation": ("semantic",),
 }
 """Plot name -> the system kinds whose rows it draws."""
+
+
+PRESETS: dict[str, dict[str, object]] = {
+    "column": {"width_in": 3.5, "height_in": 2.8, "font_size": 8.0, "legend": "below"},
+    "page": {"width_in": 7.0, "height_in": 4.2, "font_size": 10.0, "legend": "outside"},
+}
+"""Figure sizes of a one-column and a full-page figure of a two-column paper (inches, points)."""
+
+
+class PlotStyle(BaseModel):
+    """The scenario's ``plot_style:`` section: a preset and any of its values overridden.
+
+    ``width_in`` and ``height_in`` are the size of one panel's figure in inches (a figure with several panels
+    grows in width), ``font_size`` in points, ``legend`` where the legend goes.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: Literal["column", "page"] = "page"
+    width_in: float | None = Field(None, gt=0, le=30)
+    height_in: float | None = Field(None, gt=0, le=30)
+    font_size: float | None = Field(None, gt=0, le=40)
+    legend: Literal["inside", "outside", "below"] | None = None
+
+    def resolved(self) -> dict[str, object]:
+        """The preset's values with the ones given here in their place."""
+        given = {k: v for k, v in self.model_dump(exclude={"preset"}).items() if v is not None}
+        return {**PRESETS[self.preset], **given}

@@ -1,4 +1,4 @@
-"""Drawing a scenario's figures from its results folder: ``make_plots(out_dir, names, title)``."""
+"""Drawing a scenario's figures from its results folder: ``make_plots(out_dir, names, title, style, quick)``."""
 
 from __future__ import annotations
 
@@ -6,14 +6,35 @@ from pathlib import Path
 
 from lssc_sim.engine.results import read_csv
 from lssc_sim.plots import ber, codec, image  # noqa: F401  (each family registers its plots)
-from lssc_sim.plots.base import PLOTS
+from lssc_sim.plots.base import PLOTS, QUICK_MARK, resolve_style
+from lssc_sim.plots.catalog import PlotStyle
 
 
-def make_plots(out_dir: str | Path, names: list[str], title: str = "") -> list[Path]:
-    """Draw the named plots from ``out_dir/results.csv``; returns the files written."""
+def make_plots(
+    out_dir: str | Path, names: list[str], title: str = "", style: PlotStyle | None = None, quick: bool = False
+) -> list[Path]:
+    """Draw the named plots from ``out_dir/results.csv``; returns the files written.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The scenario's results folder; the figures are written next to its results.csv.
+    names : list of str
+        Registered plot names (:data:`lssc_sim.plots.catalog.PLOT_KINDS`).
+    title : str
+        The scenario's title, the first line of every figure's title.
+    style : PlotStyle, optional
+        Size, fonts and legend placement; ``PlotStyle()`` (the page preset) when None.
+    quick : bool
+        The results come from a ``--quick`` smoke run: every title says so, so that such a figure is never
+        mistaken for a result.
+    """
     out_dir = Path(out_dir)
     rows = read_csv(out_dir / "results.csv")
+    resolved = resolve_style(style)
+    if quick:
+        title = f"{title} {QUICK_MARK}".strip()
     written: list[Path] = []
     for name in names:
-        written += PLOTS.get(name)(rows, out_dir, title)
+        written += PLOTS.get(name)(rows, out_dir, title, resolved)
     return written
