@@ -13,12 +13,15 @@ from lssc_sim.logs import quiet_tensorflow_import
 
 quiet_tensorflow_import()  # before the benchmarks import it
 from lssc_sim.bench.link import OUT_DIR, bench_bler, bench_link, format_link_table, plot_bler  # noqa: E402
+from lssc_sim.bench.noise import bench_noise  # noqa: E402
 from lssc_sim.bench.runs import MAIN_JOB, bench_main_job, bench_scaling, describe_run  # noqa: E402
 
 DESCRIPTION = """\
 Speed and memory of lssc_sim, always as ratios against a reference measured in the same run.
 
 subcommands (times on 2 cores):
+  noise     ns per standard normal sample of the fast generator (1 thread and all) and of NumPy's, same run.
+            A few seconds.
   link      end-to-end information throughput (Mbit/s) and BLER of the fast link (numba encoder, mapper, AWGN,
             demapper, layered min-sum decoder) and of the stock Sionna chain (Sionna encoder, mapper, AWGN, APP
             demapper, LDPC5GDecoder boxplus-phi 20 iterations), at the cliff and 1 dB above it; QPSK and 16-QAM,
@@ -40,7 +43,9 @@ python -m lssc_sim.bench SUBCOMMAND --help gives each one's options."""
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lssc_sim.bench", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="what", required=True, metavar="{link,bler,scaling,mainjob}")
+    sub = parser.add_subparsers(dest="what", required=True, metavar="{noise,link,bler,scaling,mainjob}")
+    p_noise = sub.add_parser("noise", help="fast Gaussian generator against NumPy's")
+    p_noise.add_argument("--samples", type=int, default=20_000_000)
     p_link = sub.add_parser("link", help="throughput of the fast and the reference link")
     p_link.add_argument("--json", type=Path, default=OUT_DIR / "link.json")
     p_link.add_argument("--blocks", type=int, default=128, help="blocks per operating point and path")
@@ -58,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     p_main.add_argument("--json", type=Path, default=OUT_DIR / "mainjob.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.what == "link":
+    if args.what == "noise":
+        res = bench_noise(args.samples)
+        print(f"NumPy standard_normal {res['numpy_ns']:.2f} ns/sample; ours {res['ours_1_thread_ns']:.2f} (1 thread, "
+              f"{res['speedup_1_thread']:.1f}x), {res['ours_all_threads_ns']:.2f} ({res['threads']} threads, "
+              f"{res['speedup_all_threads']:.1f}x)")
+    elif args.what == "link":
         rows = bench_link(args.blocks)
         table = format_link_table(rows)
         print(table)

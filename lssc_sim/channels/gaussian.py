@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import math
 import operator
-import time
 
 import numba
 import numpy as np
 
-__all__ = ["CHUNK", "LAYERS", "add_awgn", "benchmark", "complex_normal", "standard_normal"]
+__all__ = ["CHUNK", "LAYERS", "add_awgn", "complex_normal", "standard_normal", "standard_normal_keyed"]
 
 CHUNK = 65536  # samples per independent stream; even, so the two halves of a 64-bit word never straddle chunks
 LAYERS = 256
@@ -301,35 +300,3 @@ def add_awgn(x: np.ndarray, no: float, rng: np.random.Generator) -> np.ndarray:
     out = np.empty(x.shape, np.complex64)
     _fill(out.reshape(-1).view(np.float32), base, seed, math.sqrt(0.5 * variance), True)
     return out
-
-
-def benchmark(samples: int = 20_000_000) -> dict[str, float]:
-    """ns per sample of NumPy's ``standard_normal(dtype=float32)`` and of ours with 1 and with all numba threads.
-
-    Each fills the same preallocated float32 array; after a warm-up round the three are timed in turn for five
-    rounds and each keeps its best, so load from other processes hurts all alike. Keys: ``numpy_ns``,
-    ``ours_1_thread_ns``, ``ours_all_threads_ns``, ``threads``, ``speedup_1_thread``, ``speedup_all_threads``.
-    """
-    rng = np.random.default_rng(0)
-    buf = np.empty(samples, np.float32)
-    threads = numba.config.NUMBA_NUM_THREADS
-    previous = numba.get_num_threads()
-    cases = {"numpy_ns": 0, "ours_1_thread_ns": 1, "ours_all_threads_ns": threads}  # numba threads per case
-    best = dict.fromkeys(cases, math.inf)
-    try:
-        for round_ in range(6):
-            for key, n_threads in cases.items():
-                numba.set_num_threads(n_threads or previous)
-                t0 = time.perf_counter()
-                if n_threads:
-                    standard_normal(rng, samples, out=buf)
-                else:
-                    rng.standard_normal(dtype=np.float32, out=buf)
-                if round_:  # round 0 warms up (and compiles the kernel on a cold cache)
-                    best[key] = min(best[key], (time.perf_counter() - t0) / samples * 1e9)
-    finally:
-        numba.set_num_threads(previous)
-    best["threads"] = threads
-    best["speedup_1_thread"] = best["numpy_ns"] / best["ours_1_thread_ns"]
-    best["speedup_all_threads"] = best["numpy_ns"] / best["ours_all_threads_ns"]
-    return best

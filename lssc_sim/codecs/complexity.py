@@ -197,7 +197,7 @@ def model_flops(model: keras.Model, prefix: str = "") -> list[LayerFlops]:
 
 
 def codec_complexity(codec) -> ComplexityReport:
-    """Parameters and FLOPs (device / server) of a :class:`~lssc_sim.codecs.unet.SplitCodec`."""
+    """Parameters and FLOPs (device / server) of a :class:`~lssc_sim.codecs.builders.SplitCodec`."""
     device = model_flops(codec.encoder, prefix="encoder/")
     server = model_flops(codec.decoder, prefix="decoder/")
     return ComplexityReport(
@@ -237,14 +237,14 @@ def objective_q(
 
 def reference_unet(base_width: int, image_size: int, num_classes: int = 2) -> ComplexityReport:
     """Complexity of the 4-level UNet that ``objective_q`` normalises by."""
-    from lssc_sim.codecs.unet import unet
+    from lssc_sim.codecs.builders import unet
 
     return codec_complexity(unet(depth=4, base_width=base_width, image_size=image_size, num_classes=num_classes))
 
 
 def complexity_table(base_width: int = 64, image_size: int = 128, num_classes: int = 2) -> str:
     """A Markdown table of the four codecs (default configurations) at one base width and image size."""
-    from lssc_sim.codecs.unet import CODECS
+    from lssc_sim.codecs.builders import CODECS
 
     reports = []
     for name in ("unet", "attention_unet", "cbam_unet", "lssc"):

@@ -110,7 +110,7 @@ def load(weights: str) -> TrainedCodec:
         raise FileNotFoundError(problems[0])
     import keras
 
-    import lssc_sim.codecs.unet  # noqa: F401  (registers the custom layers before loading)
+    import lssc_sim.codecs.builders  # noqa: F401  (registers the custom layers before loading)
     import lssc_sim.train.loop  # noqa: F401  (and the loss)
 
     folder = resolve(weights)

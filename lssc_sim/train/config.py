@@ -30,7 +30,8 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     codec: str = Field(description="the codec: unet, attention_unet, cbam_unet or lssc")
-    depth: int | None = Field(None, ge=1, le=5, description="downsamplings; default: the codec's (4 for the U-Nets, 3 for LSSC)")
+    depth: int | None = Field(None, ge=1, le=5, description=(
+        "downsamplings; default: the codec's (4 for the U-Nets, 3 for LSSC)"))
     base_width: int = Field(16, ge=1, description="filters of the first stage (the paper: 64)")
     decoder_kernel: int | None = Field(None, ge=1, description="decoder convolution kernel; default: the codec's")
     bandwidth: int | list[int | None] | None = Field(None, description=(

@@ -200,9 +200,24 @@ def test_bad_input_raises(call, match: str) -> None:
 
 
 def test_benchmark_smoke() -> None:
-    """benchmark() reports positive timings and restores the thread count (no wall-clock assertion)."""
+    """bench_noise() reports positive timings and restores the thread count (no wall-clock assertion)."""
+    from lssc_sim.bench.noise import bench_noise
+
     before = numba.get_num_threads()
-    res = g.benchmark(200_000)
+    res = bench_noise(200_000)
     assert numba.get_num_threads() == before
     assert set(res) >= {"numpy_ns", "ours_1_thread_ns", "ours_all_threads_ns", "speedup_1_thread"}
     assert all(v > 0 for v in res.values())
+
+
+def test_keyed_rows_depend_only_on_their_key() -> None:
+    seeds = np.array([7, 7, 9], np.uint64)
+    blocks = np.array([0, 1, 0], np.uint64)
+    rows = g.standard_normal_keyed(seeds, blocks, 4096)
+    alone = g.standard_normal_keyed(seeds[1:2], blocks[1:2], 4096)
+    np.testing.assert_array_equal(rows[1], alone[0])  # whatever else is drawn with it
+    assert abs(np.corrcoef(rows[0], rows[1])[0, 1]) < 5 / np.sqrt(4096)
+    big = g.standard_normal_keyed(np.arange(64, dtype=np.uint64), np.zeros(64, np.uint64), 8192)
+    assert abs(big.mean()) < 5 / np.sqrt(big.size) and abs(big.var() - 1) < 5 * np.sqrt(2 / big.size)
+    with pytest.raises(ValueError, match="even"):
+        g.standard_normal_keyed(seeds, blocks, 5)

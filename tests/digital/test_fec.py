@@ -10,8 +10,8 @@ import tensorflow as tf
 from lssc_sim import snr, theory
 from lssc_sim.channels import equalize, make_channel
 from lssc_sim.digital.fec import LDPC5GCode
-from lssc_sim.digital.spec import CODE_RATES, codeword_length
 from lssc_sim.digital.modem import Modem
+from lssc_sim.digital.spec import CODE_RATES, codeword_length
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,8 @@ def test_blocks_pad_the_last_code_block(rng):
     assert payload.shape == (3, 976) and padding == 3 * 976 - 2000
     assert np.packbits(payload.reshape(-1))[:250].tobytes() == bytes(range(250))
     assert not payload.reshape(-1)[2000:].any()
-    assert stream_blocks(b"", link.payload_bits)[0].shape == (1, 976)  # an empty stream still sends one block (its header would)
+    # an empty stream still sends one block (its header would)
+    assert stream_blocks(b"", link.payload_bits)[0].shape == (1, 976)
 
 
 @pytest.mark.parametrize("channel", ["awgn", "rayleigh"])

@@ -122,11 +122,10 @@ def test_a_run_that_fails_midway_records_it(tmp_path, monkeypatch):
 def test_refusal_imports_neither_tensorflow_nor_matplotlib(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({**BER, "systems": {"u": {"kind": "ber", "demaping": "app"}}}))
-    code = ("import sys, runpy; sys.argv = ['run_scenario.py', %r]\n"
+    code = (f"import sys, runpy; sys.argv = ['run_scenario.py', {str(bad)!r}]\n"
             "try:\n    runpy.run_path('run_scenario.py', run_name='__main__')\nexcept SystemExit as e:\n"
             "    print('exit', e.code)\n"
-            "print('heavy', sorted(m for m in ('tensorflow', 'matplotlib', 'sionna', 'keras') if m in sys.modules))"
-            % str(bad))
+            "print('heavy', sorted(m for m in ('tensorflow', 'matplotlib', 'sionna', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert "exit 2" in out.stdout and "heavy []" in out.stdout, out.stdout + out.stderr
     assert "systems.u.demaping: unknown key" in out.stderr
