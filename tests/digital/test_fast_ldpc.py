@@ -8,16 +8,16 @@ import pytest
 import tensorflow as tf
 from sionna.phy.fec.crc import CRCEncoder
 
-from lssc_sim import theory
+from lssc_sim import snr
 from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder, FastLDPC5GEncoder, crc24b_attach
-from lssc_sim.digital.fast_link import QAMTables, map_awgn_demap
 from lssc_sim.digital.fec import LDPC5GCode
+from lssc_sim.digital.qam import QAMTables, map_awgn_demap
 
 
 def _noisy_llr(code: LDPC5GCode, ebno_db: float, blocks: int, rng) -> tuple[np.ndarray, np.ndarray]:
     """Payloads and their APP LLRs after QPSK/16-QAM over AWGN at ``ebno_db`` (Eb per LDPC info bit)."""
     m = code.bits_per_symbol
-    no = 10 ** (-theory.ebno_db_to_snr_db(ebno_db, m, code.rate) / 10)
+    no = 10 ** (-snr.ebno_db_to_snr_db(ebno_db, m, code.rate) / 10)
     payload = rng.integers(0, 2, (blocks, code.payload_bits), dtype=np.uint8)
     noise = rng.standard_normal((blocks, 2 * code.n // m), dtype=np.float32)
     coded = FastLDPC5GEncoder(code._encoder).encode(payload)
