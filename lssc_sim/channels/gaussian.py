@@ -22,7 +22,7 @@ import operator
 import numba
 import numpy as np
 
-__all__ = ["CHUNK", "LAYERS", "add_awgn", "complex_normal", "standard_normal", "standard_normal_keyed"]
+__all__ = ["CHUNK", "LAYERS", "add_awgn", "complex_normal", "standard_normal", "standard_normal_keyed", "add_scaled_noise"]
 
 CHUNK = 65536  # samples per independent stream; even, so the two halves of a 64-bit word never straddle chunks
 LAYERS = 256
@@ -169,6 +169,37 @@ def _fill(out, base, seed, scale, add):
             o[m - 1] = np.float32(b[m - 1] + scale * x) if add else np.float32(scale * x)
 
 
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _fill_rows(out, base, seed, scales, cols):
+    """Flat float32 ``out[k] = base[k] + scales[k // cols] * z_k``, the ``z`` of :func:`_fill` (same streams)."""
+    n = out.size
+    for c in numba.prange((n + CHUNK - 1) // CHUNK):
+        s0, s1, s2, s3 = _start(seed, _U(c))
+        start = c * CHUNK
+        m = min(start + CHUNK, n) - start
+        row = start // cols
+        edge = (row + 1) * cols - start  # first index of the chunk in the next row
+        for p in range(m // 2):
+            u, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            x, s0, s1, s2, s3 = _sample(u & _LOW32, s0, s1, s2, s3)
+            y, s0, s1, s2, s3 = _sample(u >> _S32, s0, s1, s2, s3)
+            i = 2 * p
+            if i == edge:
+                row += 1
+                edge += cols
+            out[start + i] = np.float32(base[start + i] + scales[row] * x)
+            if i + 1 == edge:
+                row += 1
+                edge += cols
+            out[start + i + 1] = np.float32(base[start + i + 1] + scales[row] * y)
+        if m % 2:
+            u, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            x, s0, s1, s2, s3 = _sample(u & _LOW32, s0, s1, s2, s3)
+            if m - 1 == edge:
+                row += 1
+            out[start + m - 1] = np.float32(base[start + m - 1] + scales[row] * x)
+
+
 _EMPTY = np.empty(0, np.float32)
 
 
@@ -243,6 +274,28 @@ def standard_normal_keyed(seeds: np.ndarray, indices: np.ndarray, cols: int) -> 
         raise ValueError(f"cols must be even and non-negative, got {cols}")
     out = np.empty((seeds.size, cols), np.float32)
     _fill_keyed(out, seeds, indices)
+    return out
+
+
+def add_scaled_noise(base: np.ndarray, scales: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``base + scales[:, None] * z`` in one pass, float32 ``[R, C]``, with ``z`` exactly
+    ``standard_normal(rng, (R, C))`` (the same draw from ``rng``, the same streams).
+
+    Parameters
+    ----------
+    base : [R, C], float32
+    scales : [R], float32
+        One noise standard deviation per row.
+    rng : numpy.random.Generator
+    """
+    base = np.ascontiguousarray(base, np.float32)
+    scales = np.ascontiguousarray(scales, np.float32)
+    if base.ndim != 2 or scales.shape != (base.shape[0],):
+        raise ValueError(f"expected base [R, C] and scales [R]; found {base.shape} and {scales.shape}")
+    out = np.empty_like(base)
+    seed = _seed(rng)
+    if base.size:
+        _fill_rows(out.reshape(-1), base.reshape(-1), seed, scales, base.shape[1])
     return out
 
 

@@ -9,7 +9,8 @@ reference, and what training runs through), on the fast noise generator and the 
   ``conj(h) y / (|h|^2 + no)``, then the scales multiplied back;
 * without gains the restored real is ``t + s sqrt(no/2) z`` (ZF) or ``(t + s sqrt(no/2) z) / (1 + no)``
   (MMSE), with ``s`` its tensor's scale and ``z`` its standard normal draw, which is the same arithmetic done
-  per real without pairing (``tests/codecs/test_analog_numpy.py`` holds the two forms and the Keras layer equal).
+  per real without pairing, in one pass per tensor (``tests/codecs/test_analog_numpy.py`` holds the two forms
+  equal on identical draws, and both to the Keras layer's statistics).
 
 Channels without a NumPy sampler keep the Keras layer (see :func:`supports`).
 """
@@ -23,7 +24,7 @@ import numba
 import numpy as np
 
 from lssc_sim.channels import Channel
-from lssc_sim.channels.gaussian import standard_normal
+from lssc_sim.channels.gaussian import add_scaled_noise, standard_normal
 
 _EPS_POWER = 1e-12  # as in channel_layer: keeps an all-zero tensor finite
 _EPS_GAIN2 = 1e-12  # as in channels.equalize
@@ -39,9 +40,9 @@ def scales(tensors: Sequence[np.ndarray]) -> np.ndarray:
     sizes = [math.prod(t.shape[1:]) for t in tensors]
     reals = sum(sizes)
     target = -(-reals // 2) / reals  # energy per real so that the n symbols carry energy n
-    flat = [t.reshape(t.shape[0], -1).astype(np.float32) for t in tensors]
-    return np.stack([np.sqrt((np.mean(np.square(f), axis=1) + _EPS_POWER) / target) for f in flat],
-                    axis=1).astype(np.float32)
+    flat = [np.asarray(t, np.float32).reshape(t.shape[0], -1) for t in tensors]
+    power = [np.einsum("ij,ij->i", f, f, dtype=np.float64) / f.shape[1] for f in flat]  # no squared copy
+    return np.stack([np.sqrt((p + _EPS_POWER) / target) for p in power], axis=1).astype(np.float32)
 
 
 def pack(tensors: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -83,21 +84,14 @@ def transmit(tensors: Sequence[np.ndarray], channel: Channel, no: float, rng: np
     shapes = [t.shape[1:] for t in tensors]
     batch = tensors[0].shape[0]
     reals = sum(math.prod(s) for s in shapes)
-    noise = standard_normal(rng, (batch, reals + reals % 2))
     sigma = np.float32(math.sqrt(no / 2.0))
-    if not channel.has_gains:
-        s = scales(tensors)
-        out, at = [], 0
-        for i, t in enumerate(tensors):
-            size = math.prod(t.shape[1:])
-            r = noise[:, at: at + size]
-            r *= s[:, i: i + 1] * sigma
-            r += t.reshape(batch, -1)
-            if equalizer == "mmse":
-                r *= np.float32(1.0 / (1.0 + no))
-            out.append(r.reshape(t.shape))
-            at += size
+    if not channel.has_gains:  # per tensor, in pack order: the same noise per real as the paired form
+        s = scales(tensors) * sigma
+        out = [add_scaled_noise(t.reshape(batch, -1), s[:, i], rng).reshape(t.shape) for i, t in enumerate(tensors)]
+        if equalizer == "mmse":
+            out = [r * np.float32(1.0 / (1.0 + no)) for r in out]
         return out
+    noise = standard_normal(rng, (batch, reals + reals % 2))
     x, s = pack(tensors)
     h = np.asarray(channel.draw_gains(rng, x.shape), np.complex64)
     h = np.ascontiguousarray(np.broadcast_to(h, (batch, h.shape[-1])) if h.shape[-1] == 1 else

@@ -103,10 +103,26 @@ def _demap_axis(y, inv_no, levels, m, axis, exact, row, m0, m1, s0, s1):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
+def _qpsk_awgn_demap(coded, noise, sigma, inv_no, levels, llr):
+    """QPSK in one pass: ``y = level(b) + sigma n`` and ``LLR = ((y - l0)^2 - (y - l1)^2) / no``, which is
+    ``(l1 - l0) (2 y - l0 - l1) / no``: the same max-log (here exact) LLR ``_demap_axis`` computes."""
+    l0, l1 = levels[0], levels[1]
+    gain, offset = (l1 - l0) * inv_no, l0 + l1
+    for b in prange(coded.shape[0]):
+        bits, noise_row, out = coded[b], noise[b], llr[b]
+        for j in range(coded.shape[1]):  # bit j is axis j % 2 of symbol j // 2: noise index j
+            y = (l1 if bits[j] else l0) + sigma * noise_row[j]
+            out[j] = gain * (2 * y - offset)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
 def _map_awgn_demap(coded, noise, no, levels, m, exact, llr):
     """QAM-map ``coded``, add ``sqrt(no/2) * noise`` per axis, and demap to ``llr`` (``[B, n]``)."""
     half, sym = m // 2, coded.shape[1] // m
     sigma = np.float32(np.sqrt(no / 2.0))
+    if m == 2:  # QPSK: one level per bit value, so max-log is exact and the LLR is linear in y
+        _qpsk_awgn_demap(coded, noise, sigma, np.float32(1.0 / no), levels, llr)
+        return
     for b in prange(coded.shape[0]):
         y, inv_no = np.empty(sym, np.float32), np.full(sym, np.float32(1.0 / no))
         m0, m1 = np.empty(sym, np.float32), np.empty(sym, np.float32)

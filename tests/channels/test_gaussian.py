@@ -221,3 +221,13 @@ def test_keyed_rows_depend_only_on_their_key() -> None:
     assert abs(big.mean()) < 5 / np.sqrt(big.size) and abs(big.var() - 1) < 5 * np.sqrt(2 / big.size)
     with pytest.raises(ValueError, match="even"):
         g.standard_normal_keyed(seeds, blocks, 5)
+
+
+def test_add_scaled_noise_is_base_plus_scaled_standard_normal() -> None:
+    base = np.random.default_rng(1).standard_normal((5, 70001)).astype(np.float32)  # rows cross chunk edges
+    scales = np.array([0.0, 1.0, 0.5, 2.0, 3.0], np.float32)
+    out = g.add_scaled_noise(base, scales, np.random.default_rng(9))
+    z = g.standard_normal(np.random.default_rng(9), base.shape)
+    np.testing.assert_allclose(out, base + scales[:, None] * z, rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="scales"):
+        g.add_scaled_noise(base, scales[:2], np.random.default_rng(0))

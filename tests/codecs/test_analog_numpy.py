@@ -40,7 +40,9 @@ def test_fused_awgn_path_equals_the_paired_path_on_identical_draws(equalizer, rn
     no = 0.2
     out = analog_numpy.transmit(tensors, make_channel("awgn"), no, np.random.default_rng(5), equalizer)
     reals = sum(t[0].size for t in tensors)
-    noise = standard_normal(np.random.default_rng(5), (3, reals + reals % 2))
+    draws = np.random.default_rng(5)  # one draw per tensor, in pack order, as the fused path does
+    noise = np.concatenate([standard_normal(draws, (3, t[0].size)) for t in tensors], axis=1)
+    noise = np.pad(noise, [(0, 0), (0, reals % 2)])
     x, s = analog_numpy.pack(tensors)
     y = x + np.float32(np.sqrt(no / 2)) * noise.view(np.complex64)
     if equalizer == "mmse":
