@@ -17,22 +17,36 @@ Exit status: 0 done, 2 invalid scenario or arguments, 130 interrupted (rerun to 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="run_scenario.py", description="Run an lssc_sim scenario: sweep, store, plot.", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="run_scenario.py",
+        description="Run an lssc_sim scenario: sweep, store, plot.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("scenario", nargs="?", help="scenario YAML file, e.g. scenarios/ber_awgn.yaml")
     parser.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
-    parser.add_argument("--executor", choices=["local", "process"], default="local",
-                        help="run Points in this process (local) or in a pool of processes (default: local)")
+    parser.add_argument(
+        "--executor",
+        choices=["local", "process"],
+        default="local",
+        help="run Points in this process (local) or in a pool of processes (default: local)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes of the process executor (default: 2)")
-    parser.add_argument("--threads", type=int,
-                        help="threads per worker of the process executor (default: the cores shared out)")
+    parser.add_argument(
+        "--threads", type=int, help="threads per worker of the process executor (default: the cores shared out)"
+    )
     parser.add_argument("--force", action="store_true", help="recompute Points that are already stored")
     parser.add_argument("--plot-only", action="store_true", help="remake the plots from results.csv only")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: at most 4 SNR points, 8 images and a reduced Monte-Carlo budget "
-                             "(results go to results/<name>_quick)")
-    parser.add_argument("--list", action="store_true",
-                        help="print the scenarios, systems, channels, modulations, datasets and plots known")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: at most 4 SNR points, 8 images and a reduced Monte-Carlo budget "
+        "(results go to results/<name>_quick)",
+    )
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="print the scenarios, systems, channels, modulations, datasets and plots known",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
@@ -42,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.threads is not None and (args.threads < 1 or args.executor != "process"):
-        parser.error(f"--threads sizes the workers of --executor process and must be >= 1; found {args.threads}"
-                     f" with --executor {args.executor}")
+        parser.error(
+            f"--threads sizes the workers of --executor process and must be >= 1; found {args.threads}"
+            f" with --executor {args.executor}"
+        )
     configure_logging(args.verbose)
     if args.list:
         print_known()
@@ -66,14 +82,24 @@ def main(argv: list[str] | None = None) -> int:
         from lssc_sim.engine.runner import run_scenario
 
         try:
-            summary = run_scenario(scenario, out, executor=args.executor, workers=args.workers,
-                                   force=args.force, progress=not args.no_progress, threads=args.threads)
+            summary = run_scenario(
+                scenario,
+                out,
+                executor=args.executor,
+                workers=args.workers,
+                force=args.force,
+                progress=not args.no_progress,
+                threads=args.threads,
+            )
         except KeyboardInterrupt:
-            print(f"\ninterrupted: finished Points are stored in {out}; rerun the same command to resume",
-                  file=sys.stderr)
+            print(
+                f"\ninterrupted: finished Points are stored in {out}; rerun the same command to resume", file=sys.stderr
+            )
             return 130
-        print(f"{summary.computed} Points computed, {summary.skipped} already stored, "
-              f"{summary.seconds:.1f} s -> {out / 'results.csv'}")
+        print(
+            f"{summary.computed} Points computed, {summary.skipped} already stored, "
+            f"{summary.seconds:.1f} s -> {out / 'results.csv'}"
+        )
     else:
         problem = _results_problem(out, scenario.digest())
         if problem:
@@ -97,8 +123,10 @@ def _results_problem(out: Path, digest: str) -> str | None:
     except (OSError, ValueError):
         return f"{out / 'manifest.json'} is missing or unreadable: cannot tell which scenario made these results"
     if recorded != digest:
-        return (f"the results in {out} were made by another scenario (hash {recorded}, this one {digest}): "
-                "rerun it (stored Points of this scenario are reused) or give the scenario that made them")
+        return (
+            f"the results in {out} were made by another scenario (hash {recorded}, this one {digest}): "
+            "rerun it (stored Points of this scenario are reused) or give the scenario that made them"
+        )
     return None
 
 

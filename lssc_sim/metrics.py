@@ -187,8 +187,7 @@ def error_rate(errors: int | float, total: int | float) -> float:
     return float(errors) / float(total) if total else math.nan
 
 
-def per_image_confusion(pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int = 255
-                        ) -> np.ndarray:
+def per_image_confusion(pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int = 255) -> np.ndarray:
     """Confusion counts of each image: int64 ``[N, C, C]`` (``[i, t, p]``) of ``pred`` and ``target`` ``[N, ...]``.
 
     Their sum over images is the dataset's :class:`ConfusionMatrix` (checked values: as in its ``update``).
@@ -201,8 +200,9 @@ def per_image_confusion(pred: np.ndarray, target: np.ndarray, num_classes: int, 
     return np.bincount(index, minlength=n * c * c).reshape(n, c, c)
 
 
-def miou_interval(per_image: np.ndarray, level: float = 0.95, resamples: int = 1000, seed: int = 0
-                  ) -> tuple[float, float]:
+def miou_interval(
+    per_image: np.ndarray, level: float = 0.95, resamples: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the dataset mIoU, resampling images with replacement.
 
     Parameters

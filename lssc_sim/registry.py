@@ -68,8 +68,14 @@ class Registry(Generic[T]):
         self._plugins_loaded = True
         for ep in entry_points(group=self.entry_point_group):
             if ep.name in self._items:  # a plug-in never replaces a built-in: say so, naming both
-                log.warning("%s plug-in %r (%s) is not loaded: the name is taken by the built-in %r; register it "
-                            "under another name", self.kind, ep.name, ep.value, self._items[ep.name])
+                log.warning(
+                    "%s plug-in %r (%s) is not loaded: the name is taken by the built-in %r; register it "
+                    "under another name",
+                    self.kind,
+                    ep.name,
+                    ep.value,
+                    self._items[ep.name],
+                )
                 continue
             try:
                 self.add(ep.name, ep.load())

@@ -65,9 +65,7 @@ def ebno_db_to_snr_db(ebno_db: ArrayLike, bits_per_symbol: float, code_rate: flo
 
 def _efficiency_db(bits_per_symbol: float, code_rate: float) -> float:
     if not bits_per_symbol > 0 or not 0 < code_rate <= 1:
-        raise ValueError(
-            f"need bits_per_symbol > 0 and 0 < code_rate <= 1; got {bits_per_symbol}, {code_rate}"
-        )
+        raise ValueError(f"need bits_per_symbol > 0 and 0 < code_rate <= 1; got {bits_per_symbol}, {code_rate}")
     return 10.0 * math.log10(bits_per_symbol * code_rate)
 
 

@@ -10,9 +10,13 @@ from lssc_sim.seeding import seed_everything
 
 
 def pytest_addoption(parser):
-    parser.addoption("--channel", action="append", default=[],
-                     help="run the channel contract test for this channel only: a name or a JSON spec "
-                          "such as '{\"name\": \"rician\", \"k_factor_db\": 3}' (repeatable)")
+    parser.addoption(
+        "--channel",
+        action="append",
+        default=[],
+        help="run the channel contract test for this channel only: a name or a JSON spec "
+        'such as \'{"name": "rician", "k_factor_db": 3}\' (repeatable)',
+    )
 
 
 @pytest.fixture(autouse=True)

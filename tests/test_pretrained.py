@@ -78,7 +78,9 @@ def test_quality_bars_on_the_test_split():
     card = pretrained.load("lssc_awgn").card
     spec = DatasetSpec(**{**card["dataset"], "split": "test", "num_images": 200})
     system, dataset = SemanticConfig(weights="lssc_awgn").build(), load_dataset(spec)
-    curve = [system(PointContext(float(s), to_no(s), make_channel("awgn"), None, seed_everything(s), dataset))["miou"]
-             for s in range(20, -1, -1)]
+    curve = [
+        system(PointContext(float(s), to_no(s), make_channel("awgn"), None, seed_everything(s), dataset))["miou"]
+        for s in range(20, -1, -1)
+    ]
     assert curve[0] >= unet["clean_miou"] - 0.03, (curve[0], unet["clean_miou"])
     assert max(abs(np.diff(curve))) <= 0.05, curve

@@ -53,9 +53,7 @@ def test_mqam_tends_to_nearest_neighbour_approximation(modulation, m):
 def test_qpsk_rayleigh_closed_form_and_diversity_order():
     ebno = np.array([0.0, 10.0, 20.0, 30.0])
     g = 10 ** (ebno / 10)
-    np.testing.assert_allclose(
-        theory.ber_rayleigh(ebno, "qpsk"), 0.5 * (1 - np.sqrt(g / (1 + g))), rtol=1e-12
-    )
+    np.testing.assert_allclose(theory.ber_rayleigh(ebno, "qpsk"), 0.5 * (1 - np.sqrt(g / (1 + g))), rtol=1e-12)
     # diversity order 1: BER ~ 1/(4 Eb/N0) at high SNR, 10x per 10 dB
     assert float(theory.ber_rayleigh(40.0, "qpsk")) == pytest.approx(1 / (4 * 1e4), rel=1e-3)
 

@@ -41,8 +41,9 @@ python -m lssc_sim.bench SUBCOMMAND --help gives each one's options."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lssc_sim.bench", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m lssc_sim.bench", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="what", required=True, metavar="{noise,link,bler,scaling,mainjob}")
     p_noise = sub.add_parser("noise", help="fast Gaussian generator against NumPy's")
     p_noise.add_argument("--samples", type=int, default=20_000_000)
@@ -65,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.what == "noise":
         res = bench_noise(args.samples)
-        print(f"NumPy standard_normal {res['numpy_ns']:.2f} ns/sample; ours {res['ours_1_thread_ns']:.2f} (1 thread, "
-              f"{res['speedup_1_thread']:.1f}x), {res['ours_all_threads_ns']:.2f} ({res['threads']} threads, "
-              f"{res['speedup_all_threads']:.1f}x)")
+        print(
+            f"NumPy standard_normal {res['numpy_ns']:.2f} ns/sample; ours {res['ours_1_thread_ns']:.2f} (1 thread, "
+            f"{res['speedup_1_thread']:.1f}x), {res['ours_all_threads_ns']:.2f} ({res['threads']} threads, "
+            f"{res['speedup_all_threads']:.1f}x)"
+        )
     elif args.what == "link":
         rows = bench_link(args.blocks)
         table = format_link_table(rows)
@@ -77,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.json}")
     elif args.what == "mainjob":
         res = bench_main_job(args.scenario, args.executor, args.workers, args.threads, args.out)
-        print(f"{res['scenario']} ({describe_run(res)}): {res['points']} Points in {res['wall_seconds']:.1f} s "
-              f"wall, peak memory {res['peak_rss_gib']:.2f} GiB")
+        print(
+            f"{res['scenario']} ({describe_run(res)}): {res['points']} Points in {res['wall_seconds']:.1f} s "
+            f"wall, peak memory {res['peak_rss_gib']:.2f} GiB"
+        )
         print("seconds in Points by system kind:", {k: round(v, 1) for k, v in res["point_seconds_by_kind"].items()})
         for stage, seconds in res["stage_seconds"].items():
             print(f"  {stage:18s} {seconds:8.1f} s")
@@ -92,10 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         for count, seconds in res["images_seconds"].items():
             print(f"local, 3 Points of {count:3d} images: {seconds:6.1f} s ({seconds / count:.3f} s per image)")
         for run in res["executor_runs"].values():
-            print(f"{res['executor_scenario']}, {describe_run(run)}: {run['wall_seconds']:6.1f} s, "
-                  f"peak memory {run['peak_rss_gib']:.2f} GiB")
-        print(f"process executor, 2 workers vs 1 (1 thread each): {res['process_speedup_2_vs_1_worker']:.2f}x; "
-              f"2 workers vs local (all cores in one process): {res['local_vs_2_workers']:.2f}x")
+            print(
+                f"{res['executor_scenario']}, {describe_run(run)}: {run['wall_seconds']:6.1f} s, "
+                f"peak memory {run['peak_rss_gib']:.2f} GiB"
+            )
+        print(
+            f"process executor, 2 workers vs 1 (1 thread each): {res['process_speedup_2_vs_1_worker']:.2f}x; "
+            f"2 workers vs local (all cores in one process): {res['local_vs_2_workers']:.2f}x"
+        )
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1))
         print(f"wrote {args.json}")
@@ -104,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         res = bench_bler(np.round(np.arange(0.8, 1.61, 0.1), 2))
         path = args.out / "bler.json"
         path.write_text(json.dumps(res, indent=1))
-        print(f"Eb/N0 at BLER 1e-2: fast {res['fast_ebno_at_1e-2']:.3f} dB, reference "
-              f"{res['reference_ebno_at_1e-2']:.3f} dB, gap {res['gap_db']:+.3f} dB")
+        print(
+            f"Eb/N0 at BLER 1e-2: fast {res['fast_ebno_at_1e-2']:.3f} dB, reference "
+            f"{res['reference_ebno_at_1e-2']:.3f} dB, gap {res['gap_db']:+.3f} dB"
+        )
         print("wrote", path, *plot_bler(path, args.out))
     return 0
 

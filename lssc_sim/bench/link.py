@@ -7,7 +7,6 @@ of both decoders on identical LLRs, the Eb/N0 of each at BLER 1e-2 and their gap
 Eb/N0 counts ``Eb`` per LDPC information bit (CRC included): ``Es/N0 = Eb/N0 * bits_per_symbol * k / n``.
 """
 
-
 from __future__ import annotations
 
 import json
@@ -49,8 +48,13 @@ def _time_link(link: Link, blocks: int, no: float) -> dict:
         for key, value in link.run(BATCH, no, rng).items():
             total[key] = total.get(key, 0) + value
     seconds = time.perf_counter() - t0
-    return {"mbit_s": total["bits"] / seconds / 1e6, "bler": total["block_errors"] / total["blocks"],
-            "blocks": total["blocks"], "seconds": seconds, "warmup_s": warmup}
+    return {
+        "mbit_s": total["bits"] / seconds / 1e6,
+        "bler": total["block_errors"] / total["blocks"],
+        "blocks": total["blocks"],
+        "seconds": seconds,
+        "warmup_s": warmup,
+    }
 
 
 def find_cliff(link: Link, code: LDPC5GCode, target: float = 0.15, blocks: int = 128) -> float:
@@ -82,26 +86,40 @@ def bench_link(blocks: int) -> list[dict]:
         for point, ebno in (("cliff", cliff), ("above", cliff + 1.0)):
             no = noise_power(ebno, fast_code)
             f, r = _time_link(fast, blocks, no), _time_link(ref, blocks, no)
-            rows.append({"modulation": modulation, "k": k, "n": fast_code.n, "point": point, "ebno_db": ebno,
-                         "fast": f, "reference": r, "speedup": f["mbit_s"] / r["mbit_s"]})
+            rows.append(
+                {
+                    "modulation": modulation,
+                    "k": k,
+                    "n": fast_code.n,
+                    "point": point,
+                    "ebno_db": ebno,
+                    "fast": f,
+                    "reference": r,
+                    "speedup": f["mbit_s"] / r["mbit_s"],
+                }
+            )
             log.info("%s", rows[-1])
     return rows
 
 
 def format_link_table(rows: list[dict]) -> str:
     """Markdown table of :func:`bench_link` rows."""
-    lines = ["| modulation | k | point | Eb/N0 dB | fast Mbit/s | ref Mbit/s | fast/ref | fast BLER | ref BLER "
-             "| warm-up fast s | warm-up ref s |", "|---" * 11 + "|"]
+    lines = [
+        "| modulation | k | point | Eb/N0 dB | fast Mbit/s | ref Mbit/s | fast/ref | fast BLER | ref BLER "
+        "| warm-up fast s | warm-up ref s |",
+        "|---" * 11 + "|",
+    ]
     for r in rows:
         f, ref = r["fast"], r["reference"]
-        lines.append(f"| {r['modulation']} | {r['k']} | {r['point']} | {r['ebno_db']:.1f} | {f['mbit_s']:.2f} "
-                     f"| {ref['mbit_s']:.3f} | {r['speedup']:.1f}x | {f['bler']:.4f} | {ref['bler']:.4f} "
-                     f"| {f['warmup_s']:.1f} | {ref['warmup_s']:.1f} |")
+        lines.append(
+            f"| {r['modulation']} | {r['k']} | {r['point']} | {r['ebno_db']:.1f} | {f['mbit_s']:.2f} "
+            f"| {ref['mbit_s']:.3f} | {r['speedup']:.1f}x | {f['bler']:.4f} | {ref['bler']:.4f} "
+            f"| {f['warmup_s']:.1f} | {ref['warmup_s']:.1f} |"
+        )
     return "\n".join(lines)
 
 
-def bench_bler(ebno_grid: np.ndarray, fast_blocks: int = 3000, ref_blocks: int = 512,
-               max_errors: int = 200) -> dict:
+def bench_bler(ebno_grid: np.ndarray, fast_blocks: int = 3000, ref_blocks: int = 512, max_errors: int = 200) -> dict:
     """BLER of both decoders on identical QPSK/AWGN LLR batches (k = 4032, rate 1/2).
 
     The stock decoder decodes the first ``ref_blocks`` blocks of each point (its time is the budget); the
@@ -165,8 +183,10 @@ def plot_bler(json_path: Path, out_dir: Path) -> list[Path]:
 
     res = json.loads(Path(json_path).read_text())
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    labels = {"fast": f"numba layered offset min-sum, \u226420 it ({res['fast_ebno_at_1e-2']:.2f} dB)",
-              "reference": f"Sionna boxplus-phi, 20 flooding it ({res['reference_ebno_at_1e-2']:.2f} dB)"}
+    labels = {
+        "fast": f"numba layered offset min-sum, \u226420 it ({res['fast_ebno_at_1e-2']:.2f} dB)",
+        "reference": f"Sionna boxplus-phi, 20 flooding it ({res['reference_ebno_at_1e-2']:.2f} dB)",
+    }
     for name, marker in (("reference", "o"), ("fast", "s")):
         pts = [(e, b) for e, b in zip(res["ebno_db"], res[name], strict=True) if b]
         ax.semilogy(*zip(*pts, strict=True), marker=marker, label=labels[name])

@@ -12,9 +12,12 @@ from pathlib import Path
 MAIN_JOB = Path("scenarios/awgn_sweep.yaml")
 
 
-def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_000,
-                  image_counts: tuple[int, ...] = (25, 50, 100),
-                  scenario: Path = MAIN_JOB) -> dict:
+def bench_scaling(
+    points: tuple[int, ...] = (4, 8, 16),
+    max_bits: int = 4_000_000,
+    image_counts: tuple[int, ...] = (25, 50, 100),
+    scenario: Path = MAIN_JOB,
+) -> dict:
     """Sweep wall time against the number of Points and of images (local executor), and the process
     executor's scaling on ``scenario`` (the main job).
 
@@ -32,21 +35,33 @@ def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_00
     from lssc_sim.engine.scenario import scenario_from_dict
 
     def points_scenario(count: int):
-        return scenario_from_dict({
-            "name": f"scaling_{count}", "seed": 0,
-            "systems": {"ldpc": {"kind": "ber", "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"},
-                                 "max_bits": max_bits, "target_bit_errors": 10**12}},
-            "sweep": {"snr_db": [round(2.0 + 0.1 * i, 2) for i in range(count)], "modulation": ["qpsk"]},
-        })
+        return scenario_from_dict(
+            {
+                "name": f"scaling_{count}",
+                "seed": 0,
+                "systems": {
+                    "ldpc": {
+                        "kind": "ber",
+                        "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"},
+                        "max_bits": max_bits,
+                        "target_bit_errors": 10**12,
+                    }
+                },
+                "sweep": {"snr_db": [round(2.0 + 0.1 * i, 2) for i in range(count)], "modulation": ["qpsk"]},
+            }
+        )
 
     def images_scenario(count: int):
         # PNG + LDPC(1/2) + QPSK above its cliff at 3 SNRs: every image is sent, decoded and segmented
-        return scenario_from_dict({
-            "name": f"scaling_images_{count}", "seed": 0,
-            "dataset": {"name": "synthetic_portraits", "split": "test", "num_images": count, "image_size": 128},
-            "systems": {"png": {"kind": "digital_image", "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"}}},
-            "sweep": {"snr_db": [10, 15, 20], "modulation": ["qpsk"]},
-        })
+        return scenario_from_dict(
+            {
+                "name": f"scaling_images_{count}",
+                "seed": 0,
+                "dataset": {"name": "synthetic_portraits", "split": "test", "num_images": count, "image_size": 128},
+                "systems": {"png": {"kind": "digital_image", "fec": {"k": 4032, "rate": 0.5, "decoder": "fast"}}},
+                "sweep": {"snr_db": [10, 15, 20], "modulation": ["qpsk"]},
+            }
+        )
 
     def timed(make, count: int) -> float:
         with tempfile.TemporaryDirectory() as out:
@@ -65,7 +80,8 @@ def bench_scaling(points: tuple[int, ...] = (4, 8, 16), max_bits: int = 4_000_00
     }
     wall = {name: run["wall_seconds"] for name, run in runs.items()}
     return {
-        "points": list(points), "max_bits_per_point": max_bits,
+        "points": list(points),
+        "max_bits_per_point": max_bits,
         "local_seconds": local,
         "local_seconds_per_point": {k: v / k for k, v in local.items()},
         "images": list(image_counts),
@@ -98,8 +114,9 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
-def bench_main_job(scenario: Path, executor: str = "local", workers: int = 1, threads: int | None = None,
-                   out: Path | None = None) -> dict:
+def bench_main_job(
+    scenario: Path, executor: str = "local", workers: int = 1, threads: int | None = None, out: Path | None = None
+) -> dict:
     """Wall time, time by stage and peak memory of a scenario run from scratch, as a user runs it.
 
     The scenario runs in a child process (``python run_scenario.py SCENARIO --out TMP``) into an empty folder, so
@@ -118,8 +135,16 @@ def bench_main_job(scenario: Path, executor: str = "local", workers: int = 1, th
         raise ValueError(f"{out} already holds Points: they would be skipped, not timed; give an empty folder")
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(out).resolve()) if out is not None else tmp
-        command = [sys.executable, "run_scenario.py", str(Path(scenario).resolve()), "--out", out, "--no-progress",
-                   "--executor", executor]
+        command = [
+            sys.executable,
+            "run_scenario.py",
+            str(Path(scenario).resolve()),
+            "--out",
+            out,
+            "--no-progress",
+            "--executor",
+            executor,
+        ]
         if executor == "process":
             command += ["--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
         t0 = time.perf_counter()
@@ -140,11 +165,16 @@ def bench_main_job(scenario: Path, executor: str = "local", workers: int = 1, th
         points = len(list(Path(out, "points").glob("*.json")))
     largest_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     return {
-        "scenario": str(scenario), "executor": executor, "workers": workers if executor == "process" else 1,
-        "threads_per_worker": threads, "points": points, "wall_seconds": wall,
+        "scenario": str(scenario),
+        "executor": executor,
+        "workers": workers if executor == "process" else 1,
+        "threads_per_worker": threads,
+        "points": points,
+        "wall_seconds": wall,
         "point_seconds_by_kind": dict(point_seconds),
         "stage_seconds": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
-        "peak_rss_gib": peak / 2**30, "largest_process_rss_gib": largest_kib / 2**20,
+        "peak_rss_gib": peak / 2**30,
+        "largest_process_rss_gib": largest_kib / 2**20,
     }
 
 

@@ -241,26 +241,21 @@ def make_channel(spec: str | Mapping[str, Any] | Channel) -> Channel:
     known = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     unknown = sorted(set(params) - set(known))
     if unknown:
-        raise TypeError(
-            f"channel {name!r} has no parameter {unknown[0]!r}; known: {', '.join(known) or 'none'}"
-        )
+        raise TypeError(f"channel {name!r} has no parameter {unknown[0]!r}; known: {', '.join(known) or 'none'}")
     return cls(**params)
 
 
 # -- validation helpers shared by the channel modules (plain Python, no TensorFlow) --------------------
 def check_choice(owner: str, param: str, value: Any, options: tuple[str, ...]) -> str:
     if value not in options:
-        raise ValueError(
-            f"{owner}: parameter {param!r} must be one of {', '.join(map(repr, options))}; got {value!r}"
-        )
+        raise ValueError(f"{owner}: parameter {param!r} must be one of {', '.join(map(repr, options))}; got {value!r}")
     return value
 
 
 def check_int(owner: str, param: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(
-            f"{owner}: parameter {param!r} must be an integer >= {minimum}; got {value!r} "
-            f"({type(value).__name__})"
+            f"{owner}: parameter {param!r} must be an integer >= {minimum}; got {value!r} ({type(value).__name__})"
         )
     if value < minimum:
         raise ValueError(f"{owner}: parameter {param!r} must be an integer >= {minimum}; got {value!r}")
@@ -269,9 +264,7 @@ def check_int(owner: str, param: str, value: Any, minimum: int) -> int:
 
 def check_float(owner: str, param: str, value: Any, minimum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{owner}: parameter {param!r} must be a real number; got {value!r} ({type(value).__name__})"
-        )
+        raise TypeError(f"{owner}: parameter {param!r} must be a real number; got {value!r} ({type(value).__name__})")
     if not math.isfinite(value) or (minimum is not None and value < minimum):
         bound = f" >= {minimum}" if minimum is not None else ""
         raise ValueError(f"{owner}: parameter {param!r} must be a finite number{bound}; got {value!r}")

@@ -22,7 +22,15 @@ import operator
 import numba
 import numpy as np
 
-__all__ = ["CHUNK", "LAYERS", "add_awgn", "complex_normal", "standard_normal", "standard_normal_keyed", "add_scaled_noise"]
+__all__ = [
+    "CHUNK",
+    "LAYERS",
+    "add_awgn",
+    "complex_normal",
+    "standard_normal",
+    "standard_normal_keyed",
+    "add_scaled_noise",
+]
 
 CHUNK = 65536  # samples per independent stream; even, so the two halves of a 64-bit word never straddle chunks
 LAYERS = 256

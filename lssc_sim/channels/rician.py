@@ -31,9 +31,7 @@ class Rician(FlatFadingChannel):
 
     name = "rician"
 
-    def __init__(
-        self, k_factor_db: float = 6.0, coherence: str = "symbol", block_length: int | None = None
-    ) -> None:
+    def __init__(self, k_factor_db: float = 6.0, coherence: str = "symbol", block_length: int | None = None) -> None:
         super().__init__(coherence=coherence, block_length=block_length)
         self.k_factor_db = check_float(self.name, "k_factor_db", k_factor_db)
 

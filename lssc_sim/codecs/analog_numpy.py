@@ -48,7 +48,7 @@ def scales(tensors: Sequence[np.ndarray]) -> np.ndarray:
 def pack(tensors: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Normalised complex symbols ``[batch, ceil(R / 2)]`` (complex64) and the scales ``[batch, num_tensors]``."""
     s = scales(tensors)
-    z = np.concatenate([t.reshape(t.shape[0], -1) / s[:, i: i + 1] for i, t in enumerate(tensors)], axis=1)
+    z = np.concatenate([t.reshape(t.shape[0], -1) / s[:, i : i + 1] for i, t in enumerate(tensors)], axis=1)
     if z.shape[1] % 2:
         z = np.pad(z, [(0, 0), (0, 1)])
     return np.ascontiguousarray(z, np.float32).view(np.complex64), s
@@ -60,13 +60,14 @@ def unpack(x: np.ndarray, s: np.ndarray, shapes: Sequence[Sequence[int]]) -> lis
     out, at = [], 0
     for i, shape in enumerate(shapes):
         size = math.prod(shape)
-        out.append((z[:, at: at + size] * s[:, i: i + 1]).reshape(-1, *shape))
+        out.append((z[:, at : at + size] * s[:, i : i + 1]).reshape(-1, *shape))
         at += size
     return out
 
 
-def transmit(tensors: Sequence[np.ndarray], channel: Channel, no: float, rng: np.random.Generator,
-             equalizer: str = "zf") -> list[np.ndarray]:
+def transmit(
+    tensors: Sequence[np.ndarray], channel: Channel, no: float, rng: np.random.Generator, equalizer: str = "zf"
+) -> list[np.ndarray]:
     """Send one batch of tensors ``[batch, *shape_i]`` over ``channel`` at noise power ``no``; the restored tensors.
 
     Parameters
@@ -94,8 +95,9 @@ def transmit(tensors: Sequence[np.ndarray], channel: Channel, no: float, rng: np
     noise = standard_normal(rng, (batch, reals + reals % 2))
     x, s = pack(tensors)
     h = np.asarray(channel.draw_gains(rng, x.shape), np.complex64)
-    h = np.ascontiguousarray(np.broadcast_to(h, (batch, h.shape[-1])) if h.shape[-1] == 1 else
-                             np.broadcast_to(h, x.shape))
+    h = np.ascontiguousarray(
+        np.broadcast_to(h, (batch, h.shape[-1])) if h.shape[-1] == 1 else np.broadcast_to(h, x.shape)
+    )
     x_hat = np.empty_like(x)
     _fade_equalize(x, h, noise.view(np.complex64), sigma, np.float32(no), equalizer == "mmse", x_hat)
     return unpack(x_hat, s, shapes)

@@ -163,9 +163,17 @@ def unet(
     -------
     SplitCodec
     """
-    return _build("unet", depth=depth, base_width=base_width, num_classes=num_classes,
-                  decoder_kernel=decoder_kernel, image_size=image_size, bandwidth=bandwidth,
-                  cbam=False, gates=False)
+    return _build(
+        "unet",
+        depth=depth,
+        base_width=base_width,
+        num_classes=num_classes,
+        decoder_kernel=decoder_kernel,
+        image_size=image_size,
+        bandwidth=bandwidth,
+        cbam=False,
+        gates=False,
+    )
 
 
 @CODECS.register("attention_unet")
@@ -182,9 +190,17 @@ def attention_unet(
 
     Parameters and return value as in :func:`unet`.
     """
-    return _build("attention_unet", depth=depth, base_width=base_width, num_classes=num_classes,
-                  decoder_kernel=decoder_kernel, image_size=image_size, bandwidth=bandwidth,
-                  cbam=False, gates=True)
+    return _build(
+        "attention_unet",
+        depth=depth,
+        base_width=base_width,
+        num_classes=num_classes,
+        decoder_kernel=decoder_kernel,
+        image_size=image_size,
+        bandwidth=bandwidth,
+        cbam=False,
+        gates=True,
+    )
 
 
 @CODECS.register("cbam_unet")
@@ -201,9 +217,17 @@ def cbam_unet(
 
     Parameters and return value as in :func:`unet`.
     """
-    return _build("cbam_unet", depth=depth, base_width=base_width, num_classes=num_classes,
-                  decoder_kernel=decoder_kernel, image_size=image_size, bandwidth=bandwidth,
-                  cbam=True, gates=False)
+    return _build(
+        "cbam_unet",
+        depth=depth,
+        base_width=base_width,
+        num_classes=num_classes,
+        decoder_kernel=decoder_kernel,
+        image_size=image_size,
+        bandwidth=bandwidth,
+        cbam=True,
+        gates=False,
+    )
 
 
 @CODECS.register("lssc")
@@ -221,9 +245,17 @@ def lssc(
     Parameters and return value as in :func:`unet` (only the defaults of ``depth`` and ``decoder_kernel``
     differ).
     """
-    return _build("lssc", depth=depth, base_width=base_width, num_classes=num_classes,
-                  decoder_kernel=decoder_kernel, image_size=image_size, bandwidth=bandwidth,
-                  cbam=True, gates=False)
+    return _build(
+        "lssc",
+        depth=depth,
+        base_width=base_width,
+        num_classes=num_classes,
+        decoder_kernel=decoder_kernel,
+        image_size=image_size,
+        bandwidth=bandwidth,
+        cbam=True,
+        gates=False,
+    )
 
 
 def end_to_end(codec: SplitCodec, channel_layer: keras.layers.Layer | None = None) -> keras.Model:

@@ -55,9 +55,7 @@ class LDPC5GCode:
         self.n = codeword_length(k, n=n, rate=rate, bits_per_symbol=bits_per_symbol)
         check_int("num_iter", num_iter, 1, 10_000)
         if cn_update not in CN_UPDATES:
-            raise ValueError(
-                f"cn_update must be one of {', '.join(map(repr, CN_UPDATES))}; got {cn_update!r}"
-            )
+            raise ValueError(f"cn_update must be one of {', '.join(map(repr, CN_UPDATES))}; got {cn_update!r}")
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {', '.join(map(repr, DECODERS))}; got {decoder!r}")
         self.decoder = decoder

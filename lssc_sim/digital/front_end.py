@@ -77,8 +77,12 @@ class FadingFrontEnd(FrontEnd):
         if all(g.shape[-1] == 1 for g in gains):  # one gain per frame: keep it per row, not per symbol
             h = np.concatenate([np.repeat(g[:, :1], f.shape[0], axis=0) for g, f in zip(gains, frames, strict=True)])
         else:
-            h = np.concatenate([np.broadcast_to(g, (1, f.shape[0] * sym)).reshape(f.shape[0], sym)
-                                for g, f in zip(gains, frames, strict=True)])
+            h = np.concatenate(
+                [
+                    np.broadcast_to(g, (1, f.shape[0] * sym)).reshape(f.shape[0], sym)
+                    for g, f in zip(gains, frames, strict=True)
+                ]
+            )
         llr = self._demapped(x, h, no, rng)
         return np.split(llr, np.cumsum([f.shape[0] for f in frames])[:-1])
 
@@ -112,8 +116,9 @@ class TfFrontEnd(FrontEnd):
         """Equalized symbols and their effective noise, ``[B, n / m]`` each."""
         import tensorflow as tf
 
-        x_hat, no_eff = self._graph(tf.constant(coded, tf.float32), tf.constant(no, tf.float32),
-                                    tf.constant(frame_rows))
+        x_hat, no_eff = self._graph(
+            tf.constant(coded, tf.float32), tf.constant(no, tf.float32), tf.constant(frame_rows)
+        )
         return x_hat.numpy(), no_eff.numpy()
 
     def llr(self, coded: np.ndarray, no: float, rng: np.random.Generator, frame_rows: int = 1) -> np.ndarray:

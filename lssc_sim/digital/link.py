@@ -35,8 +35,14 @@ class Link:
         Bits per block of the uncoded link (rounded down to whole symbols).
     """
 
-    def __init__(self, code: LDPC5GCode | None, modem: Modem, channel: Channel, reference: bool = False,
-                 uncoded_block_bits: int = 1200) -> None:
+    def __init__(
+        self,
+        code: LDPC5GCode | None,
+        modem: Modem,
+        channel: Channel,
+        reference: bool = False,
+        uncoded_block_bits: int = 1200,
+    ) -> None:
         m = modem.bits_per_symbol
         if code is not None and code.bits_per_symbol != m:
             raise ValueError(f"the code interleaves for {code.bits_per_symbol} bits per symbol, the modem maps {m}")

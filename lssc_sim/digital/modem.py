@@ -29,13 +29,9 @@ class Modem:
 
     def __init__(self, modulation: str, demapping: str = "app") -> None:
         if modulation not in MODULATIONS:
-            raise ValueError(
-                f"modulation must be one of {', '.join(map(repr, MODULATIONS))}; got {modulation!r}"
-            )
+            raise ValueError(f"modulation must be one of {', '.join(map(repr, MODULATIONS))}; got {modulation!r}")
         if demapping not in DEMAPPING_METHODS:
-            raise ValueError(
-                f"demapping must be one of {', '.join(map(repr, DEMAPPING_METHODS))}; got {demapping!r}"
-            )
+            raise ValueError(f"demapping must be one of {', '.join(map(repr, DEMAPPING_METHODS))}; got {demapping!r}")
         self.modulation = modulation
         self.demapping = demapping
         self.bits_per_symbol = MODULATIONS[modulation]

@@ -62,8 +62,18 @@ def _exp_clamped(x):
     A term below ``exp(-24)`` of the largest (which adds 1) cannot change a float32 sum, hence the clamp.
     """
     r = max(np.float64(x), -24.0) * (1.0 / 64.0)
-    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (
-        1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880)))))))))
+    p = 1.0 + r * (
+        1.0
+        + r
+        * (
+            1 / 2
+            + r
+            * (
+                1 / 6
+                + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320 + r * (1 / 362880))))))
+            )
+        )
+    )
     for _ in range(6):
         p = p * p
     return p
@@ -86,7 +96,7 @@ def _demap_axis(y, inv_no, levels, m, axis, exact, row, m0, m1, s0, s1):
             level, top = levels[p], m1 if (p >> shift) & 1 else m0
             for s in range(sym):
                 top[s] = max(top[s], -((y[s] - level) ** 2) * inv_no[s])
-        out = row[2 * q + axis:: m]
+        out = row[2 * q + axis :: m]
         if exact and num > 2:  # one level per bit value (QPSK) makes max-log exact
             s0[:] = 0.0
             s1[:] = 0.0
@@ -154,8 +164,9 @@ def _demap(y_iq, no, levels, m, exact, llr):
             _demap_axis(y, inv_no, levels, m, axis, exact, llr[b], m0, m1, s0, s1)
 
 
-def map_awgn_demap(coded: np.ndarray, no: float, tables: QAMTables, noise: np.ndarray,
-                   exact: bool = True) -> np.ndarray:
+def map_awgn_demap(
+    coded: np.ndarray, no: float, tables: QAMTables, noise: np.ndarray, exact: bool = True
+) -> np.ndarray:
     """Sionna-compatible QAM mapping, AWGN and APP (or max-log) demapping in one pass.
 
     Parameters
@@ -176,8 +187,15 @@ def map_awgn_demap(coded: np.ndarray, no: float, tables: QAMTables, noise: np.nd
         LLRs ``log(P(b=1)/P(b=0))``.
     """
     llr = np.empty(coded.shape, np.float32)
-    _map_awgn_demap(np.ascontiguousarray(coded, np.uint8), np.ascontiguousarray(noise, np.float32),
-                    float(no), tables.levels, tables.bits_per_symbol, exact, llr)
+    _map_awgn_demap(
+        np.ascontiguousarray(coded, np.uint8),
+        np.ascontiguousarray(noise, np.float32),
+        float(no),
+        tables.levels,
+        tables.bits_per_symbol,
+        exact,
+        llr,
+    )
     return llr
 
 
@@ -266,6 +284,7 @@ def fade_equalize(x: np.ndarray, h: np.ndarray, noise: np.ndarray, no: float) ->
     rows = np.broadcast_to(h, (x.shape[0], h.shape[-1] if h.ndim else 1))
     h = np.ascontiguousarray(rows if rows.shape[1] == 1 else np.broadcast_to(h, x.shape))
     x_hat, no_eff = np.empty_like(x), np.empty(x.shape, np.float32)
-    _fade_equalize(x, h, np.ascontiguousarray(noise, np.float32), np.float32(np.sqrt(no / 2.0)),
-                   np.float32(no), x_hat, no_eff)
+    _fade_equalize(
+        x, h, np.ascontiguousarray(noise, np.float32), np.float32(np.sqrt(no / 2.0)), np.float32(no), x_hat, no_eff
+    )
     return x_hat, no_eff

@@ -18,8 +18,16 @@ MODULATIONS: dict[str, int] = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8}
 
 DEMAPPING_METHODS = ("app", "maxlog")
 
-BER_COUNTERS = ("bits", "bit_errors", "coded_bits", "coded_bit_errors", "blocks", "block_errors", "crc_failures",
-                "channel_uses")
+BER_COUNTERS = (
+    "bits",
+    "bit_errors",
+    "coded_bits",
+    "coded_bit_errors",
+    "blocks",
+    "block_errors",
+    "crc_failures",
+    "channel_uses",
+)
 """What ``Link.run`` counts for a batch of blocks."""
 
 CODE_RATES: tuple[float, float] = (1 / 3, 5 / 6)
@@ -110,14 +118,21 @@ class LdpcSpec(BaseModel):
 
     code: Literal["ldpc5g"] = "ldpc5g"
     k: int = Field(4032, ge=K_RANGE[0], le=K_RANGE[1], description="bits per code block, CRC24 included")
-    rate: float | None = Field(None, gt=0, lt=1, description=(
-        "code rate k/n in [1/3, 5/6], a number or a fraction such as '1/3'; a number within 0.001 of a fraction "
-        "p/q with q <= 12 means that fraction (0.333 is 1/3, 0.667 is 2/3); n is rounded up to whole symbols"))
+    rate: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description=(
+            "code rate k/n in [1/3, 5/6], a number or a fraction such as '1/3'; a number within 0.001 of a fraction "
+            "p/q with q <= 12 means that fraction (0.333 is 1/3, 0.667 is 2/3); n is rounded up to whole symbols"
+        ),
+    )
     n: int | None = Field(None, gt=0, description="codeword length in bits")
     num_iter: int = Field(20, ge=1, le=200)
     cn_update: Literal[CN_UPDATES] = "boxplus-phi"
     decoder: Literal[DECODERS] = Field(
-        "sionna", description="sionna: stock LDPC5GDecoder (the reference); fast: numba layered offset min-sum")
+        "sionna", description="sionna: stock LDPC5GDecoder (the reference); fast: numba layered offset min-sum"
+    )
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -128,5 +143,3 @@ class LdpcSpec(BaseModel):
     def _check(self) -> Self:
         codeword_length(self.k, self.n, self.rate)  # the code's own checks (5G rate range, n vs k)
         return self
-
-

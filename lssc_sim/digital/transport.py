@@ -67,8 +67,15 @@ def stream_blocks(stream: bytes, payload_bits: int) -> tuple[np.ndarray, int]:
     return padded.reshape(num_blocks, payload_bits), padded.size - bits.size
 
 
-def send_streams(link: Link, payloads: list[np.ndarray], coded: list[np.ndarray], no: float,
-                 rng: np.random.Generator, early_stop: bool, round_blocks: int = ROUND_BLOCKS) -> Transmission:
+def send_streams(
+    link: Link,
+    payloads: list[np.ndarray],
+    coded: list[np.ndarray],
+    no: float,
+    rng: np.random.Generator,
+    early_stop: bool,
+    round_blocks: int = ROUND_BLOCKS,
+) -> Transmission:
     """Send every image's codewords as one frame each, decode in rounds, reassemble the received streams.
 
     Parameters
@@ -122,7 +129,7 @@ def send_streams(link: Link, payloads: list[np.ndarray], coded: list[np.ndarray]
         seconds["fec_decoding"] += time.perf_counter() - t1
         at = 0
         for (i, a, b), part, c in zip(jobs, parts, sent, strict=True):
-            hat[i][a:b], crc_ok[i][a:b], decoded[i][a:b] = bits[at: at + b - a], ok[at: at + b - a], True
+            hat[i][a:b], crc_ok[i][a:b], decoded[i][a:b] = bits[at : at + b - a], ok[at : at + b - a], True
             at += b - a
             if start == 0:  # the first round of every image: the blocks the error rates are counted on
                 errors = hat[i][a:b] != payloads[i][a:b]
@@ -143,6 +150,5 @@ def send_streams(link: Link, payloads: list[np.ndarray], coded: list[np.ndarray]
         "channel_uses": sum(nb) * link.symbols_per_block,
     }
     # whole code blocks: the padding bits after the stream need not fill whole bytes
-    received = [np.packbits(h.reshape(-1)).tobytes() if d.all() else None
-                for h, d in zip(hat, decoded, strict=True)]
+    received = [np.packbits(h.reshape(-1)).tobytes() if d.all() else None for h, d in zip(hat, decoded, strict=True)]
     return Transmission(received, crc_ok, decoded, counters, seconds)

@@ -5,5 +5,14 @@ from lssc_sim.engine.results import ResultStore, read_csv
 from lssc_sim.engine.runner import RunSummary, run_scenario
 from lssc_sim.engine.scenario import Point, Scenario, ScenarioError, load_scenario, scenario_from_dict
 
-__all__ = ["Point", "ResultStore", "RunSummary", "Scenario", "ScenarioError", "load_scenario", "read_csv",
-           "run_scenario", "scenario_from_dict"]
+__all__ = [
+    "Point",
+    "ResultStore",
+    "RunSummary",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "read_csv",
+    "run_scenario",
+    "scenario_from_dict",
+]

@@ -68,8 +68,7 @@ class ResultStore:
         except (OSError, ValueError):
             return None
 
-    def save(self, key: str, params: dict[str, Any], counters: dict[str, Any], seconds: float,
-             run_id: str) -> None:
+    def save(self, key: str, params: dict[str, Any], counters: dict[str, Any], seconds: float, run_id: str) -> None:
         record = {
             "key": key,
             "params": params,
@@ -152,10 +151,21 @@ def _versions() -> dict[str, str]:
 
 def _git_commit() -> str | None:
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                                text=True, timeout=5, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5).stdout
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout
         return result.stdout.strip() + ("-dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -184,4 +194,3 @@ def _parse(text: str) -> Any:
         except ValueError:
             pass
     return {"True": True, "False": False}.get(text, text)
-

@@ -39,8 +39,15 @@ class RunSummary:
     seconds: float
 
 
-def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local", workers: int = 1,
-                 force: bool = False, progress: bool = True, threads: int | None = None) -> RunSummary:
+def run_scenario(
+    scenario: Scenario,
+    out_dir: str | Path,
+    executor: str = "local",
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    threads: int | None = None,
+) -> RunSummary:
     """Simulate every Point not yet stored, then write results.csv and manifest.json.
 
     Parameters
@@ -66,8 +73,10 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
     if workers < 1:
         raise ValueError(f"expected workers >= 1, found {workers}")
     if threads is not None and (threads < 1 or executor != "process"):
-        raise ValueError(f"threads sizes the process executor's workers and must be >= 1; found {threads} "
-                         f"with the {executor} executor")
+        raise ValueError(
+            f"threads sizes the process executor's workers and must be >= 1; found {threads} "
+            f"with the {executor} executor"
+        )
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     store = ResultStore(out_dir)
     started, t0 = utc_now(), time.perf_counter()
@@ -75,8 +84,14 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
     todo = [p for p in points if force or not store.has(p.key)]
     store.write_scenario(scenario.resolved())
     run_id = uuid.uuid4().hex[:12]
-    bar = tqdm(total=len(points), initial=len(points) - len(todo), disable=not progress, unit="point",
-               desc=scenario.name, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(points),
+        initial=len(points) - len(todo),
+        disable=not progress,
+        unit="point",
+        desc=scenario.name,
+        dynamic_ncols=True,
+    )
     done: list[str] = []  # keys computed by this run, counted right even when it is interrupted
     status = "failed"
     try:
@@ -98,22 +113,40 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, executor: str = "local
         bar.close()
         store.write_csv(p.key for p in points)
         seconds = time.perf_counter() - t0
-        store.add_run(manifest(
-            scenario.digest(), started, scenario=str(scenario.path), executor=executor,
-            workers=workers if executor == "process" else 1,
-            threads_per_worker=threads if executor == "process" else None,
-            points_total=len(points), points_computed=computed, points_skipped=len(points) - len(todo),
-            wall_seconds=round(seconds, 3), run_id=run_id, status=status,
-        ))
+        store.add_run(
+            manifest(
+                scenario.digest(),
+                started,
+                scenario=str(scenario.path),
+                executor=executor,
+                workers=workers if executor == "process" else 1,
+                threads_per_worker=threads if executor == "process" else None,
+                points_total=len(points),
+                points_computed=computed,
+                points_skipped=len(points) - len(todo),
+                wall_seconds=round(seconds, 3),
+                run_id=run_id,
+                status=status,
+            )
+        )
     return RunSummary(store.root, len(points), computed, len(points) - len(todo), seconds)
 
 
-def _run_pool(scenario: Scenario, todo: list[Point], root: Path, run_id: str, workers: int, threads: int,
-              bar: tqdm, done: list[str]) -> None:
+def _run_pool(
+    scenario: Scenario,
+    todo: list[Point],
+    root: Path,
+    run_id: str,
+    workers: int,
+    threads: int,
+    bar: tqdm,
+    done: list[str],
+) -> None:
     # spawn, not fork: TensorFlow's thread pools do not survive a fork.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                             initargs=(threads,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(threads,)
+    ) as pool:
         pending: set[Future] = {pool.submit(_run_and_store, scenario, p, root, run_id) for p in todo}
         try:
             while pending:

@@ -138,8 +138,7 @@ class Scenario:
                 if "snr_db" in resolved.axes and resolved.snr_db is not None:
                     values[0] = snr_values(resolved.snr_db)
                 for snr_db, channel, modulation in itertools.product(*values):
-                    point = Point(label, resolved, snr_db if snr_db is not None else math.nan, channel,
-                                  modulation)
+                    point = Point(label, resolved, snr_db if snr_db is not None else math.nan, channel, modulation)
                     points.append(_with_key(point, self))
         return points
 
@@ -158,8 +157,9 @@ def _with_key(point: Point, scenario: Scenario) -> Point:
     # The key hashes everything that determines the result, so a changed scenario never reuses stale Points.
     identity = {
         "seed": scenario.spec.seed,
-        "dataset": scenario.spec.dataset.model_dump(mode="json") if point.config.needs_dataset
-        and scenario.spec.dataset else None,
+        "dataset": scenario.spec.dataset.model_dump(mode="json")
+        if point.config.needs_dataset and scenario.spec.dataset
+        else None,
         "system": point.system,
         "config": point.config.model_dump(mode="json", exclude={"sweep"}),
         "snr_db": point.snr_db if not math.isnan(point.snr_db) else None,
@@ -188,8 +188,9 @@ def _system_variants(config: SystemConfig) -> Iterator[SystemConfig]:
             lines = []
             for err in exc.errors():
                 dotted = ".".join(str(k) for k in err["loc"])
-                culprits = [(n, v) for n, v in zip(names, combo, strict=True) if n.startswith(dotted)] or \
-                    [(dotted, err.get("input"))]
+                culprits = [(n, v) for n, v in zip(names, combo, strict=True) if n.startswith(dotted)] or [
+                    (dotted, err.get("input"))
+                ]
                 msg = err["msg"].removeprefix("Value error, ")
                 lines += [f"{n}: {msg} (swept value {v!r})" for n, v in culprits]
             raise ValueError("\n".join(dict.fromkeys(lines))) from None
@@ -243,8 +244,9 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
     """Validate already-parsed scenario data (see :func:`load_scenario`); every problem found is reported."""
     path = Path(path)
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: expected a mapping of keys (name, systems, sweep, ...), "
-                            f"found {type(raw).__name__}")
+        raise ScenarioError(
+            f"{path}: expected a mapping of keys (name, systems, sweep, ...), found {type(raw).__name__}"
+        )
     problems: list[str] = []
     spec = None
     try:
@@ -292,8 +294,9 @@ def _channel_problems(entries: list[Any]) -> list[str]:
     return problems
 
 
-def _system(path: Path, label: str, entry: Any, dataset: DatasetSpec | None, no_dataset: bool
-            ) -> tuple[SystemConfig | None, list[str]]:
+def _system(
+    path: Path, label: str, entry: Any, dataset: DatasetSpec | None, no_dataset: bool
+) -> tuple[SystemConfig | None, list[str]]:
     """The validated config of ``systems.<label>`` and the problems found (config None when it is invalid)."""
     where = f"systems.{label}"
     kind = entry.get("kind") if isinstance(entry, dict) else None
@@ -310,8 +313,10 @@ def _system(path: Path, label: str, entry: Any, dataset: DatasetSpec | None, no_
     except (KeyError, TypeError, ValueError) as exc:  # a swept value, named by its sweep entry
         problems += [f"{path}: {where}.sweep.{line}" for line in str(exc).splitlines()]
     if config.needs_dataset and no_dataset:
-        problems.append(f"{path}: dataset: system {label!r} ({kind}) needs images; expected a dataset section "
-                        f"(known datasets: {DATASETS.names()}), found none")
+        problems.append(
+            f"{path}: dataset: system {label!r} ({kind}) needs images; expected a dataset section "
+            f"(known datasets: {DATASETS.names()}), found none"
+        )
     for resolved in variants or [config]:
         problems += [f"{path}: {where}: {m}" for m in resolved.check_files(dataset)]
     return (config if not problems else None), list(dict.fromkeys(problems))
@@ -323,8 +328,10 @@ def _plot_problems(plots: list[str], kinds: set[str]) -> list[str]:
     for i, name in enumerate(plots):
         drawn = PLOT_KINDS.get(name, ())
         if kinds and not set(drawn) & kinds:
-            problems.append(f"plots[{i}]: {name!r} draws {' or '.join(drawn)} systems; this scenario has "
-                            f"{', '.join(sorted(kinds))} (remove it, or add a system it draws)")
+            problems.append(
+                f"plots[{i}]: {name!r} draws {' or '.join(drawn)} systems; this scenario has "
+                f"{', '.join(sorted(kinds))} (remove it, or add a system it draws)"
+            )
     return problems
 
 
@@ -340,5 +347,6 @@ def _quick_spec(spec: ScenarioSpec) -> ScenarioSpec:
     update: dict[str, Any] = {"sweep": sweep}
     if spec.dataset is not None:
         update["dataset"] = spec.dataset.model_copy(
-            update={"num_images": min(spec.dataset.num_images, QUICK_NUM_IMAGES)})
+            update={"num_images": min(spec.dataset.num_images, QUICK_NUM_IMAGES)}
+        )
     return spec.model_copy(update=update)

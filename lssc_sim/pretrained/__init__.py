@@ -82,13 +82,17 @@ def fit_problems(weights: str, dataset: Any) -> list[str]:
     problems = []
     size = config.get("image_size")
     if size is not None and size != dataset.image_size:
-        problems.append(f"weights {weights!r} were trained on {size}x{size} images; the dataset has "
-                        f"image_size {dataset.image_size} (expected {size})")
+        problems.append(
+            f"weights {weights!r} were trained on {size}x{size} images; the dataset has "
+            f"image_size {dataset.image_size} (expected {size})"
+        )
     trained_on = (card.get("dataset") or config.get("dataset") or {}).get("name")
     classes = [getattr(DATASETS.get(n), "num_classes", None) for n in (trained_on, dataset.name) if n in DATASETS]
     if len(classes) == 2 and None not in classes and classes[0] != classes[1]:
-        problems.append(f"weights {weights!r} segment {classes[0]} classes ({trained_on}); dataset "
-                        f"{dataset.name!r} has {classes[1]} (expected {classes[0]})")
+        problems.append(
+            f"weights {weights!r} segment {classes[0]} classes ({trained_on}); dataset "
+            f"{dataset.name!r} has {classes[1]} (expected {classes[0]})"
+        )
     return problems
 
 

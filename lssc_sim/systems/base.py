@@ -76,7 +76,8 @@ class SystemConfig(BaseModel):
     )
 
     snr_db: SnrAxis | None = Field(
-        default=None, description="this system's own SNR axis (dB), replacing the scenario's sweep.snr_db")
+        default=None, description="this system's own SNR axis (dB), replacing the scenario's sweep.snr_db"
+    )
 
     axes: ClassVar[frozenset[str]] = frozenset({"snr_db", "channel"})
     needs_dataset: ClassVar[bool] = False

@@ -30,11 +30,13 @@ class BerConfig(SystemConfig):
     axes = frozenset({"snr_db", "channel", "modulation"})
 
     def quick(self) -> Self:
-        return self.model_copy(update={
-            "max_bits": max(1, self.max_bits // 20),
-            "target_bit_errors": max(1, self.target_bit_errors // 10),
-            "target_block_errors": max(1, self.target_block_errors // 10),
-        })
+        return self.model_copy(
+            update={
+                "max_bits": max(1, self.max_bits // 20),
+                "target_bit_errors": max(1, self.target_bit_errors // 10),
+                "target_block_errors": max(1, self.target_block_errors // 10),
+            }
+        )
 
     def build(self):
         return BerRun(self)
@@ -78,11 +80,22 @@ class BerRun:
         if key not in self._links:
             modem = Modem(ctx.modulation, self.config.demapping)
             f = self.config.fec
-            code = None if f is None else LDPC5GCode(
-                f.k, n=f.n, rate=f.rate, bits_per_symbol=modem.bits_per_symbol, num_iter=f.num_iter,
-                cn_update=f.cn_update, decoder=f.decoder)
+            code = (
+                None
+                if f is None
+                else LDPC5GCode(
+                    f.k,
+                    n=f.n,
+                    rate=f.rate,
+                    bits_per_symbol=modem.bits_per_symbol,
+                    num_iter=f.num_iter,
+                    cn_update=f.cn_update,
+                    decoder=f.decoder,
+                )
+            )
             # the stock decoder runs in the stock chain: Sionna's mapper, channel, equalizer and demapper
             reference = f is not None and f.decoder == "sionna"
-            self._links[key] = Link(code, modem, ctx.channel, reference=reference,
-                                    uncoded_block_bits=self.config.uncoded_block_bits)
+            self._links[key] = Link(
+                code, modem, ctx.channel, reference=reference, uncoded_block_bits=self.config.uncoded_block_bits
+            )
         return self._links[key]

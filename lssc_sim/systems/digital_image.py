@@ -34,9 +34,15 @@ class SourceSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     codec: str = "png"
-    quality: int | None = Field(None, ge=1, le=100, description=(
-        "jpeg, webp, avif: Pillow's quality 1-100 (default 75); jpeg2000: the target PSNR in dB (default 35); "
-        "png: ignored (always lossless); None: the codec's default"))
+    quality: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description=(
+            "jpeg, webp, avif: Pillow's quality 1-100 (default 75); jpeg2000: the target PSNR in dB (default 35); "
+            "png: ignored (always lossless); None: the codec's default"
+        ),
+    )
 
     @field_validator("codec")
     @classmethod
@@ -76,7 +82,8 @@ class DigitalImageConfig(SystemConfig):
 
     def check_files(self, dataset=None) -> list[str]:
         return pretrained.missing_files(self.receiver.segmenter) or pretrained.fit_problems(
-            self.receiver.segmenter, dataset)
+            self.receiver.segmenter, dataset
+        )
 
     def build(self) -> DigitalImageRun:
         return DigitalImageRun(self)
@@ -177,8 +184,15 @@ class DigitalImageRun:
         if key not in self._links:
             f = self.config.fec
             modem = Modem(ctx.modulation, self.config.demapping)
-            code = LDPC5GCode(f.k, n=f.n, rate=f.rate, bits_per_symbol=modem.bits_per_symbol, num_iter=f.num_iter,
-                              cn_update=f.cn_update, decoder=f.decoder)
+            code = LDPC5GCode(
+                f.k,
+                n=f.n,
+                rate=f.rate,
+                bits_per_symbol=modem.bits_per_symbol,
+                num_iter=f.num_iter,
+                cn_update=f.cn_update,
+                decoder=f.decoder,
+            )
             self._links[key] = Link(code, modem, ctx.channel)
         return self._links[key]
 

@@ -56,7 +56,7 @@ class CachedSegmenter:
         todo = list(dict.fromkeys(k for k in keys if k not in self._masks))
         first = {k: i for i, k in reversed(list(enumerate(keys)))}
         for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start: start + self.batch_size]
+            chunk = todo[start : start + self.batch_size]
             x = images[[first[k] for k in chunk]].astype(np.float32) / 255.0
             logits = np.asarray(self.model(x))
             for k, mask in zip(chunk, logits.argmax(axis=-1).astype(np.uint8), strict=True):

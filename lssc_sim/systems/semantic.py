@@ -39,8 +39,11 @@ class SemanticConfig(SystemConfig):
     train: dict[str, Any] | None = Field(None, description="a training config (python -m lssc_sim.train keys)")
     equalizer: Literal["zf", "mmse"] = "zf"
     batch_size: int = Field(16, ge=1)
-    complexity: bool = Field(False, description="also report parameters, size, FLOPs and the objective Q, at "
-                                                "the trained width and at the paper's (base width 64)")
+    complexity: bool = Field(
+        False,
+        description="also report parameters, size, FLOPs and the objective Q, at "
+        "the trained width and at the paper's (base width 64)",
+    )
 
     axes = frozenset({"snr_db", "channel"})
     needs_dataset = True
@@ -117,7 +120,7 @@ class SemanticRun:
         transmit = self._transmitter(ctx)
         ds, per_image = ctx.dataset, []
         for start, tensors in zip(range(0, len(images), self.config.batch_size), sent, strict=True):
-            target = masks[start: start + len(tensors[0])]
+            target = masks[start : start + len(tensors[0])]
             t = time.perf_counter()
             received = transmit(tensors, ctx)
             seconds["channel"] += time.perf_counter() - t
@@ -151,7 +154,7 @@ class SemanticRun:
         if data_key not in self._sent:
             b = self.config.batch_size
             self._sent[data_key] = [
-                [np.asarray(t) for t in self._encode(images[i: i + b].astype(np.float32) / 255.0)]
+                [np.asarray(t) for t in self._encode(images[i : i + b].astype(np.float32) / 255.0)]
                 for i in range(0, len(images), b)
             ]
         return self._sent[data_key]
@@ -162,7 +165,7 @@ class SemanticRun:
             cm = ConfusionMatrix(dataset.num_classes, dataset.ignore_index)
             start = 0
             for tensors in sent:
-                cm.update(np.argmax(self._decode(tensors), axis=-1), masks[start: start + len(tensors[0])])
+                cm.update(np.argmax(self._decode(tensors), axis=-1), masks[start : start + len(tensors[0])])
                 start += len(tensors[0])
             self._clean_cm[data_key] = cm
         return self._clean_cm[data_key]
@@ -176,6 +179,7 @@ class SemanticRun:
         if key not in self._channels:
             equalizer = self.config.equalizer
             if analog_numpy.supports(ctx.channel):
+
                 def transmit(tensors, ctx):
                     return analog_numpy.transmit(tensors, ctx.channel, ctx.no, ctx.rng, equalizer)
             else:
@@ -188,6 +192,7 @@ class SemanticRun:
 
                 def transmit(tensors, ctx):
                     return graph(tensors, tf.constant(ctx.snr_db, tf.float32))
+
             self._channels[key] = transmit
         return self._channels[key]
 
@@ -212,12 +217,14 @@ def complexity_counters(model: pretrained.TrainedCodec) -> dict[str, Any]:
     reference = reference_unet(config["base_width"], size, classes)
     out: dict[str, Any] = {"codec": config["codec"], "depth": config["depth"], "base_width": config["base_width"]}
     for prefix, report in (("", trained), ("base64_", paper)):
-        out.update({
-            f"{prefix}params": report.params,
-            f"{prefix}size_mb": report.size_mb,
-            f"{prefix}gflops": report.flops_total / 1e9,
-            f"{prefix}gflops_device": report.flops_device / 1e9,
-        })
+        out.update(
+            {
+                f"{prefix}params": report.params,
+                f"{prefix}size_mb": report.size_mb,
+                f"{prefix}gflops": report.flops_total / 1e9,
+                f"{prefix}gflops_device": report.flops_device / 1e9,
+            }
+        )
     out["q_flops_ratio"] = trained.flops_total / reference.flops_total  # G of eq. 7
     out["q_size_ratio"] = trained.params / reference.params  # M of eq. 7
     out["_q"] = lambda miou: objective_q(miou, trained, reference)

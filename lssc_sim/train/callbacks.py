@@ -25,12 +25,10 @@ def confusion(
     return cm
 
 
-
 def write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
     tmp.replace(path)  # atomic: an interrupted run never leaves half a state file
-
 
 
 class ValidationMiou(keras.callbacks.Callback):

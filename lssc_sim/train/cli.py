@@ -33,8 +33,12 @@ def keys_help() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lssc_sim.train", description=DESCRIPTION, epilog=keys_help(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m lssc_sim.train",
+        description=DESCRIPTION,
+        epilog=keys_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("config", help="YAML file of TrainConfig keys")
     parser.add_argument("--out", help="output folder (overrides the config's `out`)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
@@ -59,4 +63,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"best val mIoU {result.best_val_miou:.4f} after {result.epochs_run} epochs: {result.model_path}")
     return 0
-

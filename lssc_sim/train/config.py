@@ -30,17 +30,28 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     codec: str = Field(description="the codec: unet, attention_unet, cbam_unet or lssc")
-    depth: int | None = Field(None, ge=1, le=5, description=(
-        "downsamplings; default: the codec's (4 for the U-Nets, 3 for LSSC)"))
+    depth: int | None = Field(
+        None, ge=1, le=5, description=("downsamplings; default: the codec's (4 for the U-Nets, 3 for LSSC)")
+    )
     base_width: int = Field(16, ge=1, description="filters of the first stage (the paper: 64)")
     decoder_kernel: int | None = Field(None, ge=1, description="decoder convolution kernel; default: the codec's")
-    bandwidth: int | list[int | None] | None = Field(None, description=(
-        "channels of a 1x1 projection on each transmitted tensor (one number for all, or a list); none: as built"))
-    channel: str | dict[str, Any] | None = Field(None, description=(
-        "channel between the halves, a name or {name: ..., params}; none trains the clean-image segmenter"))
+    bandwidth: int | list[int | None] | None = Field(
+        None,
+        description=(
+            "channels of a 1x1 projection on each transmitted tensor (one number for all, or a list); none: as built"
+        ),
+    )
+    channel: str | dict[str, Any] | None = Field(
+        None,
+        description=(
+            "channel between the halves, a name or {name: ..., params}; none trains the clean-image segmenter"
+        ),
+    )
     train_snr_db: tuple[float, float] = Field((1.0, 20.0), description="SNR range in dB drawn per image in training")
-    dataset: DatasetSpec = Field(DatasetSpec(name="synthetic_portraits", split="train"), description=(
-        "the data {name, seed, path}; sizes come from train_images, val_images and image_size"))
+    dataset: DatasetSpec = Field(
+        DatasetSpec(name="synthetic_portraits", split="train"),
+        description=("the data {name, seed, path}; sizes come from train_images, val_images and image_size"),
+    )
     train_images: int = Field(2000, ge=1, description="images of the train split")
     val_images: int = Field(200, ge=1, description="images of the validation split (scored every epoch)")
     image_size: int = Field(128, ge=32, le=1024, description="image side in pixels, divisible by 2**depth")

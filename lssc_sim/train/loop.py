@@ -28,14 +28,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lssc_sim.codecs.channel_layer import AnalogChannel
 from lssc_sim.codecs.builders import CODECS, SplitCodec, end_to_end
+from lssc_sim.codecs.channel_layer import AnalogChannel
 from lssc_sim.data import DatasetSpec, load_dataset
 from lssc_sim.seeding import seed_everything
 from lssc_sim.train.callbacks import EpochState, ResumableEarlyStopping, ValidationMiou, confusion, write_json
 from lssc_sim.train.config import RESUMABLE_CHANGES, SAVED_FILES, TrainConfig
 
 __all__ = ["MaskedSparseCrossEntropy", "TrainConfig", "TrainResult", "evaluate", "train"]
+
 
 @dataclass
 class TrainResult:

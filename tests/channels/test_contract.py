@@ -128,9 +128,7 @@ def test_gradient_flows_to_x(spec, rng):
 def test_graph_mode_dynamic_shape_and_reproducible(spec, rng):
     channel = make_channel(spec)
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None, None], tf.complex64), tf.TensorSpec([None], tf.float32)]
-    )
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.complex64), tf.TensorSpec([None], tf.float32)])
     def run(x, no):
         return channel(x, no)
 
@@ -212,9 +210,7 @@ def test_block_gains_constant_within_and_independent_across_blocks(name, block_l
     firsts = h[:, starts] - np.mean(h[:, starts])  # scattered part of each block
     for i in range(len(starts) - 1):
         rho = abs(np.mean(firsts[:, i] * np.conj(firsts[:, i + 1]))) / np.mean(np.abs(firsts[:, i]) ** 2)
-        assert rho < 6 / np.sqrt(batch), (
-            f"blocks starting at {starts[i]} and {starts[i + 1]} correlated: {rho:.4f}"
-        )
+        assert rho < 6 / np.sqrt(batch), f"blocks starting at {starts[i]} and {starts[i + 1]} correlated: {rho:.4f}"
 
 
 @pytest.mark.parametrize("name", ["rayleigh", "rician"])
@@ -309,7 +305,7 @@ def test_numpy_gains_follow_the_same_law_as_the_tensorflow_gains(spec, rng):
     assert stats.ks_2samp(np.abs(np_gains) ** 2, np.abs(tf_gains) ** 2).pvalue > 1e-3
     full = np.broadcast_to(h_np, (batch, n))
     if getattr(channel, "coherence", "symbol") == "block":  # constant within a block, new at its edge
-        assert np.all(full[:, 1: channel.block_length] == full[:, :1])
+        assert np.all(full[:, 1 : channel.block_length] == full[:, :1])
         assert np.mean(full[:, 0] == full[:, channel.block_length]) < 0.01
     if getattr(channel, "coherence", "symbol") == "symbol":  # independent neighbours
         assert abs(np.corrcoef(np.abs(full[:, 0]), np.abs(full[:, 1]))[0, 1]) < 5 / np.sqrt(batch)

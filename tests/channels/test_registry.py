@@ -72,8 +72,9 @@ def test_broken_plugin_is_skipped_with_a_warning(monkeypatch, caplog):
 
 
 def test_plugin_with_a_built_in_name_is_refused_with_a_warning_naming_both(monkeypatch, caplog):
-    monkeypatch.setattr(lssc_sim.registry, "entry_points",
-                        lambda group: [_FakeEntryPoint("awgn", "other_pkg.channels:Awgn", _Plugin)])
+    monkeypatch.setattr(
+        lssc_sim.registry, "entry_points", lambda group: [_FakeEntryPoint("awgn", "other_pkg.channels:Awgn", _Plugin)]
+    )
     registry = Registry("channel", "lssc_sim.channels")
     builtin = object()
     registry.add("awgn", builtin)

@@ -15,9 +15,11 @@ from lssc_sim.codecs.channel_layer import AnalogChannel, pack_symbols, relative_
 
 def _tensors(rng, batch=3):
     # an odd total number of reals, so the zero padding is exercised
-    return [rng.standard_normal((batch, 4, 4, 3)).astype(np.float32) * 3,
-            rng.standard_normal((batch, 2, 2, 5)).astype(np.float32) * 0.1,
-            rng.standard_normal((batch, 1, 1, 1)).astype(np.float32)]
+    return [
+        rng.standard_normal((batch, 4, 4, 3)).astype(np.float32) * 3,
+        rng.standard_normal((batch, 2, 2, 5)).astype(np.float32) * 0.1,
+        rng.standard_normal((batch, 1, 1, 1)).astype(np.float32),
+    ]
 
 
 def test_pack_and_unpack_equal_the_keras_layers(rng):
@@ -28,8 +30,9 @@ def test_pack_and_unpack_equal_the_keras_layers(rng):
     np.testing.assert_allclose(s, s_tf.numpy(), rtol=1e-6)
     assert np.mean(np.abs(x) ** 2, axis=1) == pytest.approx(1.0, rel=1e-5)
     shapes = [t.shape[1:] for t in tensors]
-    for ours, theirs, t in zip(analog_numpy.unpack(x, s, shapes), unpack_symbols(x_tf, s_tf, shapes), tensors,
-                               strict=True):
+    for ours, theirs, t in zip(
+        analog_numpy.unpack(x, s, shapes), unpack_symbols(x_tf, s_tf, shapes), tensors, strict=True
+    ):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(ours, t, rtol=1e-5, atol=1e-5)
 
@@ -47,8 +50,9 @@ def test_fused_awgn_path_equals_the_paired_path_on_identical_draws(equalizer, rn
     y = x + np.float32(np.sqrt(no / 2)) * noise.view(np.complex64)
     if equalizer == "mmse":
         y = y / (1 + no)
-    for ours, paired in zip(out, analog_numpy.unpack(y.astype(np.complex64), s, [t.shape[1:] for t in tensors]),
-                            strict=True):
+    for ours, paired in zip(
+        out, analog_numpy.unpack(y.astype(np.complex64), s, [t.shape[1:] for t in tensors]), strict=True
+    ):
         np.testing.assert_allclose(ours, paired, rtol=1e-4, atol=1e-5)
 
 
@@ -59,9 +63,10 @@ def test_noise_free_transmission_restores_the_tensors(channel, rng):
         np.testing.assert_allclose(ours, t, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("channel, equalizer", [("awgn", "zf"), ("awgn", "mmse"),
-                                                ({"name": "rayleigh", "coherence": "block", "block_length": 4},
-                                                 "mmse")])
+@pytest.mark.parametrize(
+    "channel, equalizer",
+    [("awgn", "zf"), ("awgn", "mmse"), ({"name": "rayleigh", "coherence": "block", "block_length": 4}, "mmse")],
+)
 def test_same_noise_statistics_as_the_keras_layer(channel, equalizer, rng):
     # relative MSE of the restored tensors over many images: NumPy twin and Keras layer within 3 %
     tensors = [rng.standard_normal((400, 8, 8, 4)).astype(np.float32)]

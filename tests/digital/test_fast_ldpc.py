@@ -93,8 +93,14 @@ def test_garbage_llrs_do_not_crash_or_leak_into_other_blocks(rng):
     decoder = FastLDPC5GDecoder(code._encoder)
     payload = rng.integers(0, 2, (1, code.payload_bits))
     clean = 4.0 * (2.0 * FastLDPC5GEncoder(code._encoder).encode(payload)[0] - 1.0)
-    bad = [np.full(code.n, np.nan), np.full(code.n, np.inf), np.full(code.n, -np.inf),
-           rng.normal(0, 1e30, code.n), np.zeros(code.n), rng.normal(0, 1, code.n)]
+    bad = [
+        np.full(code.n, np.nan),
+        np.full(code.n, np.inf),
+        np.full(code.n, -np.inf),
+        rng.normal(0, 1e30, code.n),
+        np.zeros(code.n),
+        rng.normal(0, 1, code.n),
+    ]
     bad[0][::2] = clean[::2]  # half NaN
     llr = np.stack([clean, *bad, clean]).reshape(2, 4, code.n)  # any leading shape
     payload_hat, crc_ok, iterations = decoder.decode(llr)

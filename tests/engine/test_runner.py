@@ -45,8 +45,7 @@ def scenario_file(tmp_path: Path, max_bits: int = 24_000, snrs: str = "0, 6") ->
 def test_local_and_process_executors_write_identical_csv(tmp_path):
     scenario = load_scenario(scenario_file(tmp_path))
     local = run_scenario(scenario, tmp_path / "local", executor="local", progress=False)
-    pooled = run_scenario(scenario, tmp_path / "process", executor="process", workers=2, threads=1,
-                          progress=False)
+    pooled = run_scenario(scenario, tmp_path / "process", executor="process", workers=2, threads=1, progress=False)
     assert local.computed == pooled.computed == 8
     a = (tmp_path / "local" / "results.csv").read_text()
     b = (tmp_path / "process" / "results.csv").read_text()
@@ -54,7 +53,8 @@ def test_local_and_process_executors_write_identical_csv(tmp_path):
     assert len(a.splitlines()) == 9
     rows = read_csv(tmp_path / "local" / "results.csv")
     assert {(r["snr_db"], r["channel"], r["modulation"]) for r in rows} == {
-        (s, c, m) for s in (0, 6) for c in ("awgn", "rayleigh") for m in ("qpsk", "16qam")}
+        (s, c, m) for s in (0, 6) for c in ("awgn", "rayleigh") for m in ("qpsk", "16qam")
+    }
     assert all(r["bits"] >= 24_000 and 0 < r["ber"] < 0.5 for r in rows)
     manifest = json.loads((tmp_path / "process" / "manifest.json").read_text())
     assert manifest["versions"]["tensorflow"].startswith("2.19")
@@ -94,10 +94,21 @@ def test_resume_skips_stored_points_and_force_recomputes(tmp_path):
 def test_kill_minus_nine_then_resume_matches_uninterrupted_run(tmp_path):
     path = scenario_file(tmp_path, max_bits=400_000, snrs="0, 2, 4, 6, 8")  # 20 Points, ~0.3 s each
     out = tmp_path / "killed"
-    cmd = [sys.executable, str(REPO / "run_scenario.py"), str(path), "--out", str(out), "--executor", "process",
-           "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        str(REPO / "run_scenario.py"),
+        str(path),
+        "--out",
+        str(out),
+        "--executor",
+        "process",
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     points_dir = out / "points"
     deadline = time.time() + 180
     while time.time() < deadline and len(list(points_dir.glob("*.json"))) < 4:
@@ -150,8 +161,9 @@ def test_plot_only_without_results_is_an_error(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args", [["--executor", "ray"], ["--workers", "x"], ["--threads", "1"],
-                                  ["--executor", "process", "--threads", "0"]])
+@pytest.mark.parametrize(
+    "args", [["--executor", "ray"], ["--workers", "x"], ["--threads", "1"], ["--executor", "process", "--threads", "0"]]
+)
 def test_cli_rejects_bad_arguments(tmp_path, args):
     with pytest.raises(SystemExit) as info:
         main([str(scenario_file(tmp_path)), *args])
@@ -169,10 +181,27 @@ def _terminal_sigint() -> None:
 def test_ctrl_c_exits_cleanly_and_the_rerun_completes(tmp_path):
     path = scenario_file(tmp_path, max_bits=400_000, snrs="0, 2, 4, 6, 8")
     out = tmp_path / "interrupted"
-    cmd = [sys.executable, str(REPO / "run_scenario.py"), str(path), "--out", str(out), "--executor", "process",
-           "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, preexec_fn=_terminal_sigint)
+    cmd = [
+        sys.executable,
+        str(REPO / "run_scenario.py"),
+        str(path),
+        "--out",
+        str(out),
+        "--executor",
+        "process",
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_terminal_sigint,
+    )
     deadline = time.time() + 180
     while time.time() < deadline and len(list((out / "points").glob("*.json"))) < 3:
         time.sleep(0.05)

@@ -50,41 +50,59 @@ BAD = {
     "snr step zero": (lambda d: d["sweep"]["snr_db"].update(step=0), ["sweep.snr_db", "step 0"]),
     "snr step wrong sign": (lambda d: d["sweep"]["snr_db"].update(step=-1), ["sweep.snr_db", "step -1"]),
     "snr list of words": (lambda d: d["sweep"].update(snr_db=["low", "high"]), ["sweep.snr_db.0", "'low'"]),
-    "code rate above one": (lambda d: d["systems"]["ldpc"]["fec"].update(rate=1.5),
-                            ["systems.ldpc.fec.rate", "less than 1", "1.5"]),
+    "code rate above one": (
+        lambda d: d["systems"]["ldpc"]["fec"].update(rate=1.5),
+        ["systems.ldpc.fec.rate", "less than 1", "1.5"],
+    ),
     "code rate zero": (lambda d: d["systems"]["ldpc"]["fec"].update(rate=0), ["systems.ldpc.fec.rate", "0"]),
-    "code rate outside 5G": (lambda d: d["systems"]["ldpc"]["fec"].update(rate=0.2),
-                             ["systems.ldpc.fec", "[1/3, 5/6]", "0.2"]),
+    "code rate outside 5G": (
+        lambda d: d["systems"]["ldpc"]["fec"].update(rate=0.2),
+        ["systems.ldpc.fec", "[1/3, 5/6]", "0.2"],
+    ),
     "both n and rate": (lambda d: d["systems"]["ldpc"]["fec"].update(n=2000), ["systems.ldpc.fec", "exactly one"]),
-    "unknown key in fec": (lambda d: d["systems"]["ldpc"]["fec"].update(kk=1),
-                           ["systems.ldpc.fec", "unknown key", "'kk'", "rate"]),
+    "unknown key in fec": (
+        lambda d: d["systems"]["ldpc"]["fec"].update(kk=1),
+        ["systems.ldpc.fec", "unknown key", "'kk'", "rate"],
+    ),
     "unknown channel": (lambda d: d["sweep"].update(channel=["rayleight"]), ["sweep.channel", "rayleight", "awgn"]),
-    "bad channel parameter": (lambda d: d["sweep"].update(channel=[{"name": "rayleigh", "coherence": "slow"}]),
-                              ["sweep.channel", "coherence", "slow"]),
-    "unknown channel keyword": (lambda d: d["sweep"].update(channel=[{"name": "rician", "k_factor": 3}]),
-                                ["sweep.channel", "rician", "k_factor"]),
+    "bad channel parameter": (
+        lambda d: d["sweep"].update(channel=[{"name": "rayleigh", "coherence": "slow"}]),
+        ["sweep.channel", "coherence", "slow"],
+    ),
+    "unknown channel keyword": (
+        lambda d: d["sweep"].update(channel=[{"name": "rician", "k_factor": 3}]),
+        ["sweep.channel", "rician", "k_factor"],
+    ),
     "unknown modulation": (lambda d: d["sweep"].update(modulation=["8psk"]), ["sweep.modulation", "8psk", "qpsk"]),
-    "unknown system kind": (lambda d: d["systems"]["ldpc"].update(kind="turbo"),
-                            ["systems.ldpc.kind", "turbo", "ber"]),
-    "unknown system key": (lambda d: d["systems"]["uncoded"].update(max_bitz=5),
-                           ["systems.uncoded", "max_bitz", "max_bits"]),
-    "negative max_bits": (lambda d: d["systems"]["uncoded"].update(max_bits=-5),
-                          ["systems.uncoded.max_bits", "-5"]),
-    "bad swept value": (lambda d: d["systems"]["ldpc"].update(sweep={"fec.rate": [0.5, 0.9]}),
-                        ["systems.ldpc", "fec", "0.9"]),
+    "unknown system kind": (lambda d: d["systems"]["ldpc"].update(kind="turbo"), ["systems.ldpc.kind", "turbo", "ber"]),
+    "unknown system key": (
+        lambda d: d["systems"]["uncoded"].update(max_bitz=5),
+        ["systems.uncoded", "max_bitz", "max_bits"],
+    ),
+    "negative max_bits": (lambda d: d["systems"]["uncoded"].update(max_bits=-5), ["systems.uncoded.max_bits", "-5"]),
+    "bad swept value": (
+        lambda d: d["systems"]["ldpc"].update(sweep={"fec.rate": [0.5, 0.9]}),
+        ["systems.ldpc", "fec", "0.9"],
+    ),
     "empty snr list": (lambda d: d["sweep"].update(snr_db=[]), ["sweep.snr_db", "at least 1", "[]"]),
-    "system snr step zero": (lambda d: d["systems"]["ldpc"].update(snr_db={"start": 0, "stop": 1, "step": 0}),
-                             ["systems.ldpc.snr_db", "step 0"]),
+    "system snr step zero": (
+        lambda d: d["systems"]["ldpc"].update(snr_db={"start": 0, "stop": 1, "step": 0}),
+        ["systems.ldpc.snr_db", "step 0"],
+    ),
     "wrong type seed": (lambda d: d.update(seed="abc"), ["seed", "integer", "'abc'"]),
     "missing sweep": (lambda d: d.pop("sweep"), ["sweep", "missing"]),
     "no systems": (lambda d: d.update(systems={}), ["systems", "at least 1"]),
     "unknown plot": (lambda d: d.update(plots=["cliff"]), ["plots", "cliff", "ber_vs_ebno"]),
     "bad name": (lambda d: d.update(name="my scenario"), ["name", "'my scenario'"]),
     "unknown dataset": (lambda d: d.update(dataset={"name": "imagenet"}), ["dataset.name", "imagenet"]),
-    "missing dataset folder": (lambda d: d.update(dataset={"name": "folder", "path": "/nonexistent/lssc"}),
-                               ["dataset", "/nonexistent/lssc"]),
-    "dataset key typo": (lambda d: d.update(dataset={"name": "synthetic_portraits", "num_image": 4}),
-                         ["dataset", "num_image"]),
+    "missing dataset folder": (
+        lambda d: d.update(dataset={"name": "folder", "path": "/nonexistent/lssc"}),
+        ["dataset", "/nonexistent/lssc"],
+    ),
+    "dataset key typo": (
+        lambda d: d.update(dataset={"name": "synthetic_portraits", "num_image": 4}),
+        ["dataset", "num_image"],
+    ),
 }
 
 
@@ -100,11 +118,14 @@ def test_malformed_scenario_is_rejected_naming_the_key(tmp_path, case):
         assert part in message, f"{part!r} not in {message!r}"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("- just\n- a list\n", "expected a mapping"),
-    ("name: [unclosed\n", "not valid YAML"),
-    ("", "expected a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("- just\n- a list\n", "expected a mapping"),
+        ("name: [unclosed\n", "not valid YAML"),
+        ("", "expected a mapping"),
+    ],
+)
 def test_unreadable_files_are_rejected(tmp_path, text, expected):
     path = write(tmp_path, text)
     with pytest.raises(ScenarioError, match=expected) as info:
@@ -149,15 +170,19 @@ def test_keys_are_stable_and_depend_on_every_parameter(tmp_path):
     a = [p.key for p in load_scenario(write(tmp_path, VALID, "a.yaml")).points()]
     b = [p.key for p in load_scenario(write(tmp_path, VALID, "b.yaml")).points()]
     assert a == b
-    for edit in (lambda d: d.update(seed=4), lambda d: d["systems"]["ldpc"]["fec"].update(k=1200),
-                 lambda d: d["systems"]["uncoded"].update(max_bits=7)):
+    for edit in (
+        lambda d: d.update(seed=4),
+        lambda d: d["systems"]["ldpc"]["fec"].update(k=1200),
+        lambda d: d["systems"]["uncoded"].update(max_bits=7),
+    ):
         c = [p.key for p in scenario_from_dict(yaml.safe_load(mutate(edit))).points()]
         assert set(c) != set(a)
 
 
 def test_snr_range_is_inclusive_and_exact():
-    scenario = scenario_from_dict(yaml.safe_load(mutate(
-        lambda d: d["sweep"].update(snr_db={"start": 25, "stop": -5, "step": -0.1}))))
+    scenario = scenario_from_dict(
+        yaml.safe_load(mutate(lambda d: d["sweep"].update(snr_db={"start": 25, "stop": -5, "step": -0.1})))
+    )
     values = scenario.spec.sweep.snr_values()
     assert len(values) == 301 and values[0] == 25 and values[-1] == -5
     assert all(math.isclose(v, round(v, 1)) for v in values)

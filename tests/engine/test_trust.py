@@ -55,22 +55,34 @@ def test_a_plot_that_draws_none_of_the_systems_is_refused():
 
 
 def test_every_problem_is_reported_at_once():
-    data = {**BER, "sweep": {"snr_db": [0], "channel": [{"name": "rician", "coherence": "slow"}, "warp"]},
-            "systems": {"a": {"kind": "ber", "max_bits": -1}, "b": {"kind": "nope"}}, "plots": ["miou_vs_snr"],
-            "colour": "red"}
+    data = {
+        **BER,
+        "sweep": {"snr_db": [0], "channel": [{"name": "rician", "coherence": "slow"}, "warp"]},
+        "systems": {"a": {"kind": "ber", "max_bits": -1}, "b": {"kind": "nope"}},
+        "plots": ["miou_vs_snr"],
+        "colour": "red",
+    }
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(data)
     message = str(info.value)
-    for expected in ("colour", "sweep.channel: entry 0 (rician)", "sweep.channel: entry 1", "systems.a.max_bits",
-                     "systems.b.kind", "plots[0]"):
+    for expected in (
+        "colour",
+        "sweep.channel: entry 0 (rician)",
+        "sweep.channel: entry 1",
+        "systems.a.max_bits",
+        "systems.b.kind",
+        "plots[0]",
+    ):
         assert expected in message, (expected, message)
 
 
 def test_weights_that_do_not_fit_the_data_are_refused_before_any_work():
-    data = {"name": "w", "dataset": {"name": "synthetic_portraits", "num_images": 2, "image_size": 32},
-            "systems": {"lssc": {"kind": "semantic", "weights": "lssc_awgn"},
-                        "png": {"kind": "digital_image"}},
-            "sweep": {"snr_db": [0]}}
+    data = {
+        "name": "w",
+        "dataset": {"name": "synthetic_portraits", "num_images": 2, "image_size": 32},
+        "systems": {"lssc": {"kind": "semantic", "weights": "lssc_awgn"}, "png": {"kind": "digital_image"}},
+        "sweep": {"snr_db": [0]},
+    }
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(data)
     assert "systems.lssc: weights 'lssc_awgn' were trained on 128x128 images" in str(info.value)
@@ -122,10 +134,12 @@ def test_a_run_that_fails_midway_records_it(tmp_path, monkeypatch):
 def test_refusal_imports_neither_tensorflow_nor_matplotlib(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({**BER, "systems": {"u": {"kind": "ber", "demaping": "app"}}}))
-    code = (f"import sys, runpy; sys.argv = ['run_scenario.py', {str(bad)!r}]\n"
-            "try:\n    runpy.run_path('run_scenario.py', run_name='__main__')\nexcept SystemExit as e:\n"
-            "    print('exit', e.code)\n"
-            "print('heavy', sorted(m for m in ('tensorflow', 'matplotlib', 'sionna', 'keras') if m in sys.modules))")
+    code = (
+        f"import sys, runpy; sys.argv = ['run_scenario.py', {str(bad)!r}]\n"
+        "try:\n    runpy.run_path('run_scenario.py', run_name='__main__')\nexcept SystemExit as e:\n"
+        "    print('exit', e.code)\n"
+        "print('heavy', sorted(m for m in ('tensorflow', 'matplotlib', 'sionna', 'keras') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert "exit 2" in out.stdout and "heavy []" in out.stdout, out.stdout + out.stderr
     assert "systems.u.demaping: unknown key" in out.stderr

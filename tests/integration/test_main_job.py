@@ -38,8 +38,9 @@ def test_quick_main_job_runs_both_systems_on_the_same_points(tmp_path, monkeypat
 @pytest.mark.slow
 def test_full_main_job_cliff_and_graceful_degradation(tmp_path, monkeypatch):
     rows = _run(tmp_path, monkeypatch, "awgn_sweep")
-    qpsk = sorted((r for r in rows if r["kind"] == "digital_image" and r["modulation"] == "qpsk"),
-                  key=lambda r: r["snr_db"])
+    qpsk = sorted(
+        (r for r in rows if r["kind"] == "digital_image" and r["modulation"] == "qpsk"), key=lambda r: r["snr_db"]
+    )
     assert len(qpsk) == 31 and all(r["images"] >= 100 for r in qpsk)
     # above the cliff the digital link is lossless: every image delivered bit-exactly, clean-image mIoU exactly
     for r in qpsk[-10:]:

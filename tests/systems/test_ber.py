@@ -56,8 +56,7 @@ def test_same_seed_same_counters_and_quick_is_cheaper():
 def test_fast_decoder_matches_the_stock_decoder_on_its_cliff():
     """Same code, same channel: the fast path's BLER is no worse than stock Sionna's (bench: 0.14 dB better)."""
     stock = BerConfig(fec={"k": 2000, "rate": 0.5}, max_bits=600_000, target_block_errors=10_000)
-    fast = BerConfig(fec={"k": 2000, "rate": 0.5, "decoder": "fast"}, max_bits=600_000,
-                     target_block_errors=10_000)
+    fast = BerConfig(fec={"k": 2000, "rate": 0.5, "decoder": "fast"}, max_bits=600_000, target_block_errors=10_000)
     a, b = run(stock, 0.9, "qpsk"), run(fast, 0.9, "qpsk")
     assert a["blocks"] == b["blocks"] and a["ebno_db"] == b["ebno_db"]
     assert 0.01 < a["bler"] < 0.9  # on the cliff, where a weaker decoder would show

@@ -37,7 +37,9 @@ def dataset():
 
 
 def run(system, dataset, snr_db, channel="awgn", modulation=None, seed=3):
-    return system(PointContext(snr_db, to_no(snr_db), make_channel(channel), modulation, seed_everything(seed), dataset))
+    return system(
+        PointContext(snr_db, to_no(snr_db), make_channel(channel), modulation, seed_everything(seed), dataset)
+    )
 
 
 def test_semantic_system_counts_channel_uses_and_is_reproducible(models, dataset):
@@ -50,7 +52,8 @@ def test_semantic_system_counts_channel_uses_and_is_reproducible(models, dataset
     assert {"encoding", "channel", "decoding"} <= set(c["stage_seconds"])
     again = run(system, dataset, 5.0)
     assert {k: v for k, v in again.items() if k != "stage_seconds"} == {
-        k: v for k, v in c.items() if k != "stage_seconds"}
+        k: v for k, v in c.items() if k != "stage_seconds"
+    }
 
 
 def test_semantic_system_at_high_snr_scores_like_without_noise(models, dataset):
@@ -76,8 +79,11 @@ def test_semantic_config_needs_weights_or_train():
 
 
 def _digital(models, **kwargs):
-    return DigitalImageConfig(receiver={"segmenter": str(models / "unet"), **kwargs.pop("receiver", {})},
-                              fec={"k": 1000, "rate": 0.5, "decoder": "fast"}, **kwargs).build()
+    return DigitalImageConfig(
+        receiver={"segmenter": str(models / "unet"), **kwargs.pop("receiver", {})},
+        fec={"k": 1000, "rate": 0.5, "decoder": "fast"},
+        **kwargs,
+    ).build()
 
 
 def test_digital_link_above_the_cliff_is_lossless(models, dataset):
