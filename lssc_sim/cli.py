@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1; found {args.workers}")
     if args.threads is not None and (args.threads < 1 or args.executor != "process"):
         parser.error(
             f"--threads sizes the workers of --executor process and must be >= 1; found {args.threads}"

@@ -195,7 +195,13 @@ def per_image_confusion(pred: np.ndarray, target: np.ndarray, num_classes: int, 
     n, c = pred.shape[0], int(num_classes)
     t = np.asarray(target, np.int64).reshape(n, -1)
     p = np.asarray(pred, np.int64).reshape(n, -1)
+    if t.shape != p.shape:
+        raise ValueError(f"pred shape {pred.shape} != target shape {target.shape}")
     keep = t != ignore_index
+    if p.size and (p.min() < 0 or p.max() >= c):
+        raise ValueError(f"a prediction is outside the class ids 0..{c - 1}")
+    if keep.any() and (t[keep].min() < 0 or t[keep].max() >= c):
+        raise ValueError(f"a target is neither a class id (0..{c - 1}) nor the ignore label {ignore_index}")
     index = (np.arange(n)[:, None] * c * c + t * c + p)[keep]
     return np.bincount(index, minlength=n * c * c).reshape(n, c, c)
 

@@ -35,7 +35,7 @@ COHERENCES = ("symbol", "block", "frame")
 DEFAULT_BLOCK_LENGTH = 64
 
 # Floor on |h|^2 when equalizing: a deep fade then gives a huge but finite noise, not inf/nan.
-_EPS_GAIN2 = 1e-12
+EPS_GAIN2 = 1e-12
 
 
 class Channel:
@@ -210,7 +210,7 @@ def equalize(y: tf.Tensor, h: tf.Tensor, no: float | tf.Tensor) -> tuple[tf.Tens
 
     y = tf.convert_to_tensor(y)
     h = tf.cast(h, y.dtype)
-    gain2 = tf.maximum(tf.math.real(h * tf.math.conj(h)), _EPS_GAIN2)
+    gain2 = tf.maximum(tf.math.real(h * tf.math.conj(h)), EPS_GAIN2)
     x_hat = y * tf.math.conj(h) / tf.cast(gain2, y.dtype)
     no = expand_to_rank(tf.cast(no, tf.float32), tf.rank(y), axis=-1)
     no_eff = tf.broadcast_to(no / gain2, tf.shape(x_hat))

@@ -20,14 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numba
 import numpy as np
 
 from lssc_sim.channels import Channel
+from lssc_sim.channels.fading_numpy import fade_equalize
 from lssc_sim.channels.gaussian import add_scaled_noise, standard_normal
 
-_EPS_POWER = 1e-12  # as in channel_layer: keeps an all-zero tensor finite
-_EPS_GAIN2 = 1e-12  # as in channels.equalize
+EPS_POWER = 1e-12  # added to each tensor's mean square: keeps an all-zero tensor (dead ReLUs) finite
 
 
 def supports(channel: Channel) -> bool:
@@ -42,7 +41,7 @@ def scales(tensors: Sequence[np.ndarray]) -> np.ndarray:
     target = -(-reals // 2) / reals  # energy per real so that the n symbols carry energy n
     flat = [np.asarray(t, np.float32).reshape(t.shape[0], -1) for t in tensors]
     power = [np.einsum("ij,ij->i", f, f, dtype=np.float64) / f.shape[1] for f in flat]  # no squared copy
-    return np.stack([np.sqrt((p + _EPS_POWER) / target) for p in power], axis=1).astype(np.float32)
+    return np.stack([np.sqrt((p + EPS_POWER) / target) for p in power], axis=1).astype(np.float32)
 
 
 def pack(tensors: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -94,23 +93,5 @@ def transmit(
         return out
     noise = standard_normal(rng, (batch, reals + reals % 2))
     x, s = pack(tensors)
-    h = np.asarray(channel.draw_gains(rng, x.shape), np.complex64)
-    h = np.ascontiguousarray(
-        np.broadcast_to(h, (batch, h.shape[-1])) if h.shape[-1] == 1 else np.broadcast_to(h, x.shape)
-    )
-    x_hat = np.empty_like(x)
-    _fade_equalize(x, h, noise.view(np.complex64), sigma, np.float32(no), equalizer == "mmse", x_hat)
+    x_hat, _ = fade_equalize(x, channel.draw_gains(rng, x.shape), noise, no, mmse=equalizer == "mmse")
     return unpack(x_hat, s, shapes)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def _fade_equalize(x, h, noise, sigma, no, mmse, x_hat):
-    """``y = h x + sigma n`` then ZF ``y conj(h) / max(|h|^2, eps)`` or MMSE ``y conj(h) / (|h|^2 + no)``;
-    ``h`` is ``[B, S]`` or ``[B, 1]`` (one gain per image)."""
-    per_symbol = h.shape[1] > 1
-    for b in numba.prange(x.shape[0]):
-        for s in range(x.shape[1]):
-            g = h[b, s] if per_symbol else h[b, 0]
-            y = g * x[b, s] + sigma * noise[b, s]
-            gain2 = g.real * g.real + g.imag * g.imag
-            x_hat[b, s] = y * np.conj(g) / ((gain2 + no) if mmse else max(gain2, _EPS_GAIN2))

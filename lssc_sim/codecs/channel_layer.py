@@ -37,10 +37,7 @@ import tensorflow as tf
 from sionna.phy import config
 
 from lssc_sim.channels import Channel, equalize, make_channel
-
-# Added to each tensor's mean square before the square root: keeps an all-zero tensor (dead ReLUs) finite
-# and its gradient defined; far below any real feature power.
-_EPS_POWER = 1e-12
+from lssc_sim.codecs.analog_numpy import EPS_POWER
 
 DEFAULT_TRAIN_SNR_DB = (1.0, 20.0)  # the paper's training range, drawn uniformly per image
 EQUALIZERS = ("zf", "mmse")
@@ -76,7 +73,7 @@ def pack_symbols(tensors: Sequence[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
     -------
     x : [batch, n], tf.complex64
         ``n = ceil(R / 2)`` symbols per image (``R`` reals; one zero real padded when ``R`` is odd), average
-        energy per symbol exactly 1 per image (up to ``_EPS_POWER``).
+        energy per symbol exactly 1 per image (up to ``EPS_POWER``).
     scale : [batch, num_tensors], tf.float32
         Per-image, per-tensor factor the receiver multiplies back (side information).
     """
@@ -87,7 +84,7 @@ def pack_symbols(tensors: Sequence[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
     n = -(-reals // 2)
     # Each tensor gets energy n/R per real, so the image's n symbols carry energy n in total: power 1.
     target = n / reals
-    scales = [tf.sqrt((tf.reduce_mean(tf.square(f), axis=-1) + _EPS_POWER) / target) for f in flat]
+    scales = [tf.sqrt((tf.reduce_mean(tf.square(f), axis=-1) + EPS_POWER) / target) for f in flat]
     z = tf.concat([f / s[:, tf.newaxis] for f, s in zip(flat, scales, strict=True)], axis=-1)
     if reals % 2:
         z = tf.pad(z, [[0, 0], [0, 1]])  # the odd real shares a symbol with a zero

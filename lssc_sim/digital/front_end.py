@@ -23,9 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from lssc_sim.channels import Channel, equalize
+from lssc_sim.channels.fading_numpy import fade_equalize
 from lssc_sim.channels.gaussian import standard_normal, standard_normal_keyed
 from lssc_sim.digital.modem import Modem
-from lssc_sim.digital.qam import demap, fade_equalize, map_awgn_demap, qam_map
+from lssc_sim.digital.qam import demap, map_awgn_demap, qam_map
 
 
 class FrontEnd:

@@ -1,6 +1,6 @@
 """Gray QAM in numba, bit-compatible with Sionna's ``Mapper``/``Demapper`` (the reference its tests compare with):
-mapping, the fused map + AWGN + demap of the noise-only path, zero-forcing equalization with per-symbol gains,
-and exact APP (or max-log) demapping with per-symbol noise power.
+mapping, the fused map + AWGN + demap of the noise-only path, and exact APP (or max-log) demapping with
+per-symbol noise power (the fading channel and its equalizer are in ``lssc_sim/channels/fading_numpy.py``).
 
 Sionna's square QAM is two Gray PAM axes (even bits pick the real level, odd bits the imaginary one), and with
 circular noise the APP LLR of an axis' bit depends only on that axis: summing over the ``sqrt(M)`` levels of
@@ -13,7 +13,7 @@ import numba
 import numpy as np
 from numba import prange
 
-_EPS_GAIN2 = 1e-12  # floor on |h|^2 when equalizing, as lssc_sim.channels.equalize does
+_NEG = np.float32(-3e38)
 
 
 class QAMTables:
@@ -90,8 +90,8 @@ def _demap_axis(y, inv_no, levels, m, axis, exact, row, m0, m1, s0, s1):
     half, num, sym = m // 2, levels.shape[0], y.shape[0]
     for q in range(half):
         shift = half - 1 - q  # bit q of the axis is bit `shift` of the level's sub-label
-        m0[:] = -np.inf
-        m1[:] = -np.inf
+        m0[:] = _NEG  # a finite sentinel: fastmath assumes no infinities
+        m1[:] = _NEG
         for p in range(num):
             level, top = levels[p], m1 if (p >> shift) & 1 else m0
             for s in range(sym):
@@ -243,48 +243,3 @@ def qam_map(coded: np.ndarray, tables: QAMTables) -> np.ndarray:
     out = np.empty((coded.shape[0], coded.shape[1] // m), np.complex64)
     _map(coded, tables.levels, m, out)
     return out
-
-
-@numba.njit(cache=True, nogil=True, parallel=True, fastmath=True)
-def _fade_equalize(x, h, noise, sigma, no, x_hat, no_eff):
-    per_symbol = h.shape[1] > 1  # else one gain per row
-    for b in prange(x.shape[0]):
-        for s in range(x.shape[1]):
-            g = h[b, s] if per_symbol else h[b, 0]
-            y = g * x[b, s] + sigma * (noise[b, 2 * s] + 1j * noise[b, 2 * s + 1])
-            gain2 = max(g.real * g.real + g.imag * g.imag, _EPS_GAIN2)
-            x_hat[b, s] = y * np.conj(g) / gain2
-            no_eff[b, s] = no / gain2
-
-
-def fade_equalize(x: np.ndarray, h: np.ndarray, noise: np.ndarray, no: float) -> tuple[np.ndarray, np.ndarray]:
-    """A flat-fading channel and its perfect-CSI zero-forcing equalizer in one pass.
-
-    ``y = h x + sqrt(no/2) (n_re + j n_im)``, ``x_hat = y conj(h) / |h|^2`` and ``no_eff = no / |h|^2`` (``|h|^2``
-    floored at 1e-12), as ``Channel.__call__`` followed by :func:`lssc_sim.channels.equalize`.
-
-    Parameters
-    ----------
-    x : [B, S], complex64
-        Unit-energy symbols.
-    h : [B, S] or [B, 1] (or broadcastable), complex64
-        Channel gains, per symbol or one per row.
-    noise : [B, 2 S], float32
-        Standard normal draws, real and imaginary parts interleaved.
-    no : float
-        Noise power per complex symbol.
-
-    Returns
-    -------
-    x_hat : [B, S], complex64
-    no_eff : [B, S], float32
-    """
-    x = np.ascontiguousarray(x, np.complex64)
-    h = np.asarray(h, np.complex64)
-    rows = np.broadcast_to(h, (x.shape[0], h.shape[-1] if h.ndim else 1))
-    h = np.ascontiguousarray(rows if rows.shape[1] == 1 else np.broadcast_to(h, x.shape))
-    x_hat, no_eff = np.empty_like(x), np.empty(x.shape, np.float32)
-    _fade_equalize(
-        x, h, np.ascontiguousarray(noise, np.float32), np.float32(np.sqrt(no / 2.0)), np.float32(no), x_hat, no_eff
-    )
-    return x_hat, no_eff

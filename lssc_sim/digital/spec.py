@@ -57,9 +57,9 @@ def parse_rate(rate: Any) -> float:
     if isinstance(rate, str):
         try:
             rate = float(Fraction(rate.strip()))
-        except (ValueError, ZeroDivisionError):
+        except (ValueError, ZeroDivisionError, OverflowError):
             raise ValueError(f"expected a code rate as a number or a fraction such as '1/3'; found {rate!r}") from None
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not math.isfinite(rate):
         raise ValueError(f"expected a code rate as a number or a fraction such as '1/3'; found {rate!r}")
     nearest = Fraction(float(rate)).limit_denominator(12)
     return float(nearest) if abs(float(nearest) - rate) <= RATE_SNAP else float(rate)

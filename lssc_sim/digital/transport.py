@@ -88,7 +88,8 @@ def send_streams(
     no : float
         Noise power per complex symbol (unit symbol energy).
     rng : numpy.random.Generator
-        The Point's stream; one generator per image is spawned from it.
+        The Point's stream: one seed per image is drawn from it (the keys of its blocks' noise without gains);
+        with gains every frame is drawn from it up front.
     early_stop : bool
         Stop decoding an image after the round holding its first CRC failure (strict receivers).
     round_blocks : int
@@ -103,7 +104,7 @@ def send_streams(
     scored = dict.fromkeys(("block_errors", "bit_errors", "coded_bit_errors"), 0)
     # Without gains, blocks are independent: only the blocks about to be decoded are demapped, their noise drawn
     # then. With gains a frame must be drawn whole (one fade per image), so every image is demapped up front.
-    lazy = not link.channel.has_gains
+    lazy = not link.channel.has_gains and hasattr(link.front_end, "llr_keyed")
     t0 = time.perf_counter()
     llrs = None if lazy else link.front_end.llr_frames(coded, no, rng)
     seconds["channel_demapping"] += time.perf_counter() - t0

@@ -264,7 +264,11 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
         problems += messages
         if config is not None:
             systems[label] = _quick_system(config) if quick else config
-    kinds = {e.get("kind") for e in entries.values() if isinstance(e, dict) and e.get("kind") in SYSTEMS}
+    kinds = {
+        e["kind"]
+        for e in entries.values()
+        if isinstance(e, dict) and isinstance(e.get("kind"), str) and e["kind"] in SYSTEMS
+    }
     plots = raw.get("plots") if isinstance(raw.get("plots"), list) else []
     problems += [f"{path}: {m}" for m in _plot_problems(plots, kinds)]
     if dataset is not None:
@@ -284,7 +288,7 @@ def _channel_problems(entries: list[Any]) -> list[str]:
     problems = []
     for i, entry in enumerate(entries):
         name = entry if isinstance(entry, str) else entry.get("name") if isinstance(entry, dict) else None
-        if name not in CHANNELS:
+        if not isinstance(name, str) or name not in CHANNELS:
             problems.append(f"entry {i}: expected a channel name among {CHANNELS.names()}, found {name!r}")
             continue
         try:
@@ -300,7 +304,7 @@ def _system(
     """The validated config of ``systems.<label>`` and the problems found (config None when it is invalid)."""
     where = f"systems.{label}"
     kind = entry.get("kind") if isinstance(entry, dict) else None
-    if kind not in SYSTEMS:
+    if not isinstance(kind, str) or kind not in SYSTEMS:
         return None, [f"{path}: {where}.kind: expected one of {SYSTEMS.names()}, found {kind!r}"]
     cls = SYSTEMS.get(kind)
     try:
@@ -326,7 +330,9 @@ def _plot_problems(plots: list[str], kinds: set[str]) -> list[str]:
     """A plot that would draw none of the scenario's system kinds is refused rather than silently skipped."""
     problems = []
     for i, name in enumerate(plots):
-        drawn = PLOT_KINDS.get(name, ())
+        if not isinstance(name, str) or name not in PLOT_KINDS:
+            continue  # reported by the schema
+        drawn = PLOT_KINDS[name]
         if kinds and not set(drawn) & kinds:
             problems.append(
                 f"plots[{i}]: {name!r} draws {' or '.join(drawn)} systems; this scenario has "

@@ -77,7 +77,10 @@ def fit_problems(weights: str, dataset: Any) -> list[str]:
         return []
     from lssc_sim.data import DATASETS
 
-    card = json.loads((resolve(weights) / "card.json").read_text())
+    try:
+        card = json.loads((resolve(weights) / "card.json").read_text())
+    except (OSError, ValueError) as exc:
+        return [f"weights {weights!r}: card.json is unreadable ({exc})"]
     config = card.get("config", {})
     problems = []
     size = config.get("image_size")

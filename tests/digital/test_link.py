@@ -9,11 +9,12 @@ import pytest
 import tensorflow as tf
 
 from lssc_sim.channels import Channel, equalize, make_channel
+from lssc_sim.channels.fading_numpy import fade_equalize
 from lssc_sim.digital.fec import LDPC5GCode
 from lssc_sim.digital.front_end import AwgnFrontEnd, FadingFrontEnd, SionnaFrontEnd, TfFrontEnd
 from lssc_sim.digital.link import Link
 from lssc_sim.digital.modem import Modem
-from lssc_sim.digital.qam import QAMTables, demap, fade_equalize, map_awgn_demap, qam_map
+from lssc_sim.digital.qam import QAMTables, demap, map_awgn_demap, qam_map
 
 
 @pytest.mark.parametrize("modulation, m", [("qpsk", 2), ("16qam", 4), ("64qam", 6)])
