@@ -83,6 +83,7 @@ class LDPC5GCode:
         self._crc_encoder = CRCEncoder("CRC24B", precision="single")
         self._crc_decoder = CRCDecoder(CRCEncoder("CRC24B", precision="single"), precision="single")
         self._decode_graph = tf.function(self._decode, reduce_retracing=True)
+        self._encode_graph = tf.function(self.encode, reduce_retracing=True)
         self.fast_encoder = self.fast_decoder = None
         if decoder == "fast":  # imported here so the reference path never needs numba
             from lssc_sim.digital.fast_ldpc import FastLDPC5GDecoder, FastLDPC5GEncoder
@@ -98,7 +99,7 @@ class LDPC5GCode:
         """
         if self.fast_encoder is not None:
             return self.fast_encoder.encode(payload)
-        return self.encode(tf.constant(payload, tf.float32)).numpy().astype(np.uint8)
+        return self._encode_graph(tf.constant(payload, tf.float32)).numpy().astype(np.uint8)
 
     def decode_llr(self, llr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Decode channel LLRs ``[B, n]`` (float32): payload bits ``[B, payload_bits]`` (uint8) and the CRC check

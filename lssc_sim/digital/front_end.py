@@ -128,13 +128,23 @@ class TfFrontEnd(FrontEnd):
 
 
 class SionnaFrontEnd(TfFrontEnd):
-    """The stock chain: Sionna's mapper, the channel, the equalizer and Sionna's demapper (the reference)."""
+    """The stock chain: Sionna's mapper, the channel, the equalizer and Sionna's demapper in one graph."""
+
+    def __init__(self, modem: Modem, channel: Channel) -> None:
+        import tensorflow as tf
+
+        super().__init__(modem, channel)
+        self._llr_graph = tf.function(self._llr, reduce_retracing=True)
+
+    def _llr(self, coded, no, frame_rows):
+        x_hat, no_eff = self._equalized(coded, no, frame_rows)
+        return self.modem.demap(x_hat, no_eff)
 
     def llr(self, coded: np.ndarray, no: float, rng: np.random.Generator, frame_rows: int = 1) -> np.ndarray:
         import tensorflow as tf
 
-        x_hat, no_eff = self.symbols(coded, no, frame_rows)
-        return self.modem.demap(tf.constant(x_hat), tf.constant(no_eff)).numpy()
+        llr = self._llr_graph(tf.constant(coded, tf.float32), tf.constant(no, tf.float32), tf.constant(frame_rows))
+        return llr.numpy()
 
 
 def make_front_end(modem: Modem, channel: Channel, reference: bool = False) -> FrontEnd:

@@ -152,6 +152,12 @@ def _demap(y_iq, no, levels, m, exact, llr):
     """Demap received symbols ``y_iq`` (``[B, 2 sym]``, real and imaginary parts interleaved) with per-symbol
     noise power ``no`` (``[B, sym]``) to ``llr`` (``[B, sym * m]``)."""
     sym = no.shape[1]
+    if m == 2:  # QPSK: the LLR is linear in y (as in _qpsk_awgn_demap), with each symbol's own noise power
+        gain, offset = levels[1] - levels[0], levels[0] + levels[1]
+        for b in prange(y_iq.shape[0]):
+            for j in range(2 * sym):
+                llr[b, j] = gain * (2 * y_iq[b, j] - offset) / no[b, j // 2]
+        return
     for b in prange(y_iq.shape[0]):
         y, inv_no = np.empty(sym, np.float32), np.empty(sym, np.float32)
         m0, m1 = np.empty(sym, np.float32), np.empty(sym, np.float32)
