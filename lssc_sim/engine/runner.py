@@ -161,7 +161,17 @@ def _run_pool(
 
 
 def _init_worker(threads: int) -> None:
-    """Size this worker's TensorFlow and numba thread pools (``threads`` each)."""
+    """Size this worker's TensorFlow and numba thread pools (``threads`` each); leave Ctrl-C to the driver.
+
+    A terminal's Ctrl-C reaches the whole process group: the driver stops submitting and cancels what is
+    queued, while a worker finishes (and stores) the Point it is on instead of dying mid-import with a traceback.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from lssc_sim.logs import quiet_tensorflow_import
+
+    quiet_tensorflow_import()
     import numba
     import tensorflow as tf
 
