@@ -165,7 +165,7 @@ class DigitalImageRun:
             "coded_ber": c["coded_bit_errors"] / c["coded_bits"],
             "bler": c["block_errors"] / c["scored_blocks"],
             "bits_per_symbol": link.modem.bits_per_symbol,
-            "code_rate": link.code.rate,
+            "code_rate": link.payload_bits / link.coded_bits,  # payload rate (the CRC is overhead), as in ber
             "source_bits_per_image": source_bits / num,
             "source_bits_per_pixel": source_bits / pixels,
             "channel_uses_per_image": c["channel_uses"] / num,
