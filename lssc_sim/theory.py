@@ -1,4 +1,4 @@
-"""Closed-form reference curves: SNR conversions, uncoded QAM BER, Shannon limits and capacities.
+"""Closed-form reference curves: uncoded QAM BER, Shannon limits and capacities.
 
 NumPy/SciPy only. Conventions: SNR is Es/N0 per complex symbol, Eb is the energy per information bit; the
 conversions between them live in :mod:`lssc_sim.snr`. All dB values are 10*log10 of power ratios.

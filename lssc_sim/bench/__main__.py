@@ -1,4 +1,4 @@
-"""Benchmarks: python -m lssc_sim.bench {link,bler,scaling,mainjob}; ``--help`` lists what each measures."""
+"""Benchmarks: python -m lssc_sim.bench {noise,link,bler,scaling,mainjob}; ``--help`` lists what each measures."""
 
 from __future__ import annotations
 
