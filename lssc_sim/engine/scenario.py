@@ -262,6 +262,8 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
     for label, entry in entries.items():
         config, messages = _system(path, label, entry, dataset, spec is not None and spec.dataset is None)
         problems += messages
+        if config is not None and spec is not None:
+            problems += [f"{path}: systems.{label}.{m}" for m in _modulation_problems(config, spec.sweep.modulation)]
         if config is not None:
             systems[label] = _quick_system(config) if quick else config
     kinds = {
@@ -324,6 +326,23 @@ def _system(
     for resolved in variants or [config]:
         problems += [f"{path}: {where}: {m}" for m in resolved.check_files(dataset)]
     return (config if not problems else None), list(dict.fromkeys(problems))
+
+
+def _modulation_problems(config: SystemConfig, modulations: list[str]) -> list[str]:
+    """A codeword length ``fec.n`` the swept modulations cannot map into whole symbols (every swept variant)."""
+    if "modulation" not in config.axes:
+        return []
+    problems = []
+    for variant in _system_variants(config):
+        n = getattr(getattr(variant, "fec", None), "n", None)
+        for modulation in modulations if n is not None else ():
+            m = MODULATIONS[modulation]
+            if n % m:
+                problems.append(
+                    f"fec.n: {n} bits do not fill whole {modulation} symbols ({m} bits each); "
+                    f"expected a multiple of {m} for sweep.modulation {modulation!r}"
+                )
+    return list(dict.fromkeys(problems))
 
 
 def _plot_problems(plots: list[str], kinds: set[str]) -> list[str]:

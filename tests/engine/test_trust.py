@@ -49,6 +49,16 @@ def test_a_bad_swept_value_names_the_sweep_entry():
         scenario_from_dict(data)
 
 
+def test_a_codeword_length_that_does_not_fit_a_swept_modulation_is_refused():
+    data = {
+        **BER,
+        "systems": {"c": {"kind": "ber", "fec": {"k": 4032, "n": 8066}}},
+        "sweep": {"snr_db": [0], "modulation": ["qpsk", "16qam"]},
+    }
+    with pytest.raises(ScenarioError, match=r"systems\.c\.fec\.n: 8066 bits do not fill whole 16qam symbols"):
+        scenario_from_dict(data)
+
+
 def test_a_plot_that_draws_none_of_the_systems_is_refused():
     with pytest.raises(ScenarioError, match=r"plots\[1\]: 'miou_vs_snr' draws digital_image or semantic systems"):
         scenario_from_dict({**BER, "plots": ["ber_vs_snr", "miou_vs_snr"]})
