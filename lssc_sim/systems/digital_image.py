@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from lssc_sim import pretrained
 from lssc_sim.digital.source import SOURCE_CODECS, pack, unpack
 from lssc_sim.digital.spec import LdpcSpec
-from lssc_sim.metrics import ConfusionMatrix, per_image_confusion
+from lssc_sim.metrics import per_image_confusion
 from lssc_sim.snr import snr_db_to_ebno_db
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key
-from lssc_sim.systems.image_scoring import CachedSegmenter, scores
+from lssc_sim.systems.image_scoring import CachedSegmenter, dataset_confusion, scores
 
 MAX_DECODED = 4096  # decoded images remembered (oldest dropped first): 48 KiB each at 128x128
 
@@ -209,8 +209,14 @@ class DigitalImageRun:
     def _references(self, data_key: str, dataset, images, masks, fallback) -> tuple[float, float]:
         """mIoU of the segmenter on the sent images and on all fallbacks: fixed per dataset, computed once."""
         if data_key not in self._reference_miou:
-            clean = _confusion(self.segmenter(images), masks, dataset).miou()
-            lost = _confusion(self.segmenter(np.broadcast_to(fallback, images.shape).copy()), masks, dataset).miou()
+            lost_images = np.broadcast_to(fallback, images.shape).copy()
+            clean, lost = (
+                dataset_confusion(
+                    per_image_confusion(self.segmenter(x), masks, dataset.num_classes, dataset.ignore_index),
+                    dataset.ignore_index,
+                ).miou()
+                for x in (images, lost_images)
+            )
             self._reference_miou[data_key] = (clean, lost)
         return self._reference_miou[data_key]
 
@@ -229,9 +235,3 @@ class DigitalImageRun:
             payloads = [b for b, _ in blocks]
             self._coded[key] = (payloads, [link.encode(p) for p in payloads], sum(p for _, p in blocks))
         return self._coded[key]
-
-
-def _confusion(pred: np.ndarray, masks: np.ndarray, dataset) -> ConfusionMatrix:
-    cm = ConfusionMatrix(dataset.num_classes, dataset.ignore_index)
-    cm.update(pred, masks)
-    return cm

@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 from lssc_sim import pretrained
 from lssc_sim.metrics import ConfusionMatrix, per_image_confusion
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key
-from lssc_sim.systems.image_scoring import dataset_confusion, scores
+from lssc_sim.systems.image_scoring import scores
 
 TRAINED_DIR = Path("results") / "models"  # where `train:` sections without `out` are trained
 
@@ -131,12 +131,11 @@ class SemanticRun:
         t = time.perf_counter()
         clean = self._clean(data_key, ctx.dataset, sent, masks)
         seconds["decoding"] += time.perf_counter() - t
-        per_image = np.concatenate(per_image)
-        miou = dataset_confusion(per_image, ds.ignore_index).miou()
+        score = scores(np.concatenate(per_image), ds.ignore_index)
         uses = channel_uses_of(self.shapes)
         pixels = images.shape[1] * images.shape[2]
         return {
-            **scores(per_image, ds.ignore_index),
+            **score,
             "clean_miou": clean.miou(),
             "images": len(images),
             "channel_uses": uses * len(images),
@@ -145,7 +144,7 @@ class SemanticRun:
             "side_info_reals_per_image": len(self.shapes),
             "transmitted_reals_per_image": sum(int(np.prod(s)) for s in self.shapes),
             **{k: v for k, v in self.complexity.items() if not k.startswith("_")},
-            **({"q": self.complexity["_q"](miou)} if self.complexity else {}),  # Q at this Point's SNR
+            **({"q": self.complexity["_q"](score["miou"])} if self.complexity else {}),  # Q at this Point's SNR
             "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
         }
 
