@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     from lssc_sim.plots.make import make_plots
 
-    for path in make_plots(out, scenario.spec.plots, scenario.spec.title, scenario.spec.plot_style, args.quick):
+    spec = scenario.spec
+    for path in make_plots(out, spec.plots, spec.title, spec.plot_style, args.quick, bd_anchor=spec.bd_anchor):
         print(f"figure: {path}")
     return 0
 

@@ -7,8 +7,9 @@ TensorFlow from Sionna's generator: the reference, and what training runs in its
 sampler of the same law (:meth:`Channel.draw_gains`) that the simulators' fast paths use.
 
 What a channel declares, so that links choose their path without looking at its class: ``has_gains`` (False:
-``y = x + n``, the fused AWGN path) and whether it overrides :meth:`Channel.draw_gains` (NumPy gains, then
-the fast fading path; otherwise the link runs this channel's TensorFlow call and the equalizer).
+``y = x + n``, the fused AWGN path), ``noiseless`` (True: ``y = x``, the ideal channel) and whether it
+overrides :meth:`Channel.draw_gains` (NumPy gains, then the fast fading path; otherwise the link runs this
+channel's TensorFlow call and the equalizer).
 
 Channel modules import TensorFlow and Sionna inside the methods that draw, never at module level: scenario
 files are validated by constructing channels, and validation must stay fast.
@@ -64,6 +65,9 @@ class Channel:
     name: ClassVar[str] = "channel"
     has_gains: ClassVar[bool] = True
     """False only for ``y = x + n`` (``h = 1``): links then take their fused noise-only path."""
+    noiseless: ClassVar[bool] = False
+    """True only for the ideal channel (``y = x``): its Points have no SNR and no modulation axis, and systems
+    send over it without noise (a digital system without channel code or modulation)."""
 
     def __init__(self) -> None:
         self._awgn = None  # Sionna's AWGN block, built on first use

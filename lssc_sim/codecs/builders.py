@@ -20,6 +20,7 @@ CodecBuilder = Callable[..., "SplitCodec"]
 CODECS: Registry[CodecBuilder] = Registry("codec")
 
 Bandwidth = int | Sequence[int | None] | None
+ImageSize = int | Sequence[int]  # a side, or (height, width)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _build(
     base_width: int,
     num_classes: int,
     decoder_kernel: int,
-    image_size: int,
+    image_size: ImageSize,
     bandwidth: Bandwidth,
     cbam: bool,
     gates: bool,
@@ -89,14 +90,16 @@ def _build(
     _check_int("base_width", base_width, 1)
     _check_int("num_classes", num_classes, 1)
     _check_int("decoder_kernel", decoder_kernel, 1)
-    _check_int("image_size", image_size, 1)
-    if image_size % 2**depth:
-        raise ValueError(f"image_size must be divisible by 2**depth = {2**depth}; found {image_size}")
+    height, width = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    for side in (height, width):
+        _check_int("image_size", side, 1)
+        if side % 2**depth:
+            raise ValueError(f"image sides must be divisible by 2**depth = {2**depth}; found {image_size}")
     widths = [base_width * 2**level for level in range(depth + 1)]
     projections = _bandwidths(bandwidth, depth + 1)
 
     # Device side: conv blocks (+ CBAM) down to the bottleneck; every level's output crosses the cut.
-    image = keras.Input((image_size, image_size, 3), name="image")
+    image = keras.Input((height, width, 3), name="image")
     x, features = image, []
     for level in range(depth):
         x = ConvBlock(widths[level], 3, name=f"enc{level}")(x)
@@ -138,7 +141,7 @@ def unet(
     base_width: int = 64,
     num_classes: int = 2,
     decoder_kernel: int = 3,
-    image_size: int = 128,
+    image_size: ImageSize = 128,
     bandwidth: Bandwidth = None,
 ) -> SplitCodec:
     """U-Net (Ronneberger et al. 2015) split after the encoder: 4 downsamplings, 3 x 3 convolutions.
@@ -153,8 +156,8 @@ def unet(
         Channels of the logits.
     decoder_kernel : int
         Kernel side of the decoder's convolutions (the encoder's are 3).
-    image_size : int
-        Side of the square input image in pixels; divisible by ``2**depth``.
+    image_size : int or (int, int)
+        Side of a square input image, or ``(height, width)``, in pixels; divisible by ``2**depth``.
     bandwidth : int, sequence of int or None, or None
         Channels of a 1 x 1 projection applied to each transmitted tensor (one value for all, or one per
         tensor from finest to bottleneck; None sends the features as they are).
@@ -183,7 +186,7 @@ def attention_unet(
     base_width: int = 64,
     num_classes: int = 2,
     decoder_kernel: int = 3,
-    image_size: int = 128,
+    image_size: ImageSize = 128,
     bandwidth: Bandwidth = None,
 ) -> SplitCodec:
     """Attention U-Net (Oktay et al. 2018): U-Net with an attention gate on every skip, on the server side.
@@ -210,7 +213,7 @@ def cbam_unet(
     base_width: int = 64,
     num_classes: int = 2,
     decoder_kernel: int = 3,
-    image_size: int = 128,
+    image_size: ImageSize = 128,
     bandwidth: Bandwidth = None,
 ) -> SplitCodec:
     """U-Net with CBAM after every encoder stage that is followed by a downsampling (device side).
@@ -237,7 +240,7 @@ def lssc(
     base_width: int = 64,
     num_classes: int = 2,
     decoder_kernel: int = 2,
-    image_size: int = 128,
+    image_size: ImageSize = 128,
     bandwidth: Bandwidth = None,
 ) -> SplitCodec:
     """LSSC (seed paper, Table I): CBAM after every downsampling stage, 3 downsamplings, 2 x 2 decoder convs.

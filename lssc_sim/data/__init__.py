@@ -12,9 +12,9 @@ Built-in names: ``synthetic_portraits``, ``synthetic_street``, ``portrait_mattin
 realism`` measures how photograph-like the procedural sets are.
 """
 
-from lssc_sim.data.base import DATASETS, Dataset, DatasetSpec, load_dataset
+from lssc_sim.data.base import DATASETS, Dataset, DatasetSpec, image_hw, load_dataset
 
 # Imported for their registration side effect.
 from lssc_sim.data import folders, synthetic  # noqa: E402,F401  isort: skip
 
-__all__ = ["DATASETS", "Dataset", "DatasetSpec", "load_dataset"]
+__all__ = ["DATASETS", "Dataset", "DatasetSpec", "image_hw", "load_dataset"]

@@ -30,20 +30,21 @@ def contact_sheet(ds: Dataset, columns: int = 8, alpha: float = 0.5) -> np.ndarr
         t = tint[mask][..., None]
         overlay = image * (1 - t) + colours[mask] * t
         tiles.append(np.concatenate([image, overlay.astype(np.uint8)], axis=0))
-    s = ds.spec.image_size
+    h, w = ds.spec.hw
     rows = -(-len(tiles) // columns)
-    sheet = np.full((rows * (2 * s + 4), min(columns, len(tiles)) * (s + 4), 3), 255, np.uint8)
+    sheet = np.full((rows * (2 * h + 4), min(columns, len(tiles)) * (w + 4), 3), 255, np.uint8)
     for k, tile in enumerate(tiles):
         r, c = divmod(k, columns)
-        sheet[r * (2 * s + 4) : r * (2 * s + 4) + 2 * s, c * (s + 4) : c * (s + 4) + s] = tile
+        sheet[r * (2 * h + 4) : r * (2 * h + 4) + 2 * h, c * (w + 4) : c * (w + 4) + w] = tile
     return sheet
 
 
 def preview(args: argparse.Namespace) -> int:
-    spec = DatasetSpec(name=args.name, split=args.split, num_images=args.num_images, image_size=args.image_size,
+    size = args.image_size[0] if len(args.image_size) == 1 else tuple(args.image_size)
+    spec = DatasetSpec(name=args.name, split=args.split, num_images=args.num_images, image_size=size,
                        seed=args.seed, path=args.path)  # fmt: skip
     ds = load_dataset(spec)
-    out = Path(args.out or f"results/preview/{spec.name}_{spec.split}_{spec.image_size}.png")
+    out = Path(args.out or f"results/preview/{spec.name}_{spec.split}_{'x'.join(map(str, args.image_size))}.png")
     out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(contact_sheet(ds, args.columns)).save(out)
     items = [ds[i] for i in range(len(ds))]
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", help=f"dataset name ({', '.join(DATASETS.names())})")
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--num-images", type=int, default=32)
-    p.add_argument("--image-size", type=int, default=128)
+    p.add_argument("--image-size", type=int, nargs="+", default=[128], help="side, or height and width")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--path", default=None, help="root folder of a real dataset")
     p.add_argument("--columns", type=int, default=8)

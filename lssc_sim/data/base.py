@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lssc_sim.registry import Registry
 
-__all__ = ["DATASETS", "Dataset", "DatasetSpec", "load_dataset", "default_palette"]
+__all__ = ["DATASETS", "Dataset", "DatasetSpec", "default_palette", "image_hw", "load_dataset"]
 
 DATASETS: Registry[type[Dataset]] = Registry("dataset", entry_point_group="lssc_sim.datasets")
 
@@ -36,8 +36,9 @@ class DatasetSpec(BaseModel):
         Which split; procedural splits are disjoint by construction.
     num_images : int
         Number of images used (>= 1). Real datasets with fewer images are an error, not a silent cut.
-    image_size : int
-        Side ``S`` of the square images in pixels, 32..1024.
+    image_size : int or (int, int)
+        Side ``S`` of square images, or ``[height, width]`` (e.g. ``[64, 128]`` for 2:1 street scenes), each
+        32..1024 pixels. :attr:`hw` gives ``(H, W)`` either way.
     seed : int
         Procedural sets: the generator seed. Real sets: which subset is drawn when ``num_images`` is smaller
         than the split.
@@ -50,9 +51,20 @@ class DatasetSpec(BaseModel):
     name: str
     split: Split = "test"
     num_images: int = Field(100, ge=1)
-    image_size: int = Field(128, ge=32, le=1024)
+    image_size: int | tuple[int, int] = 128
     seed: int = 0
     path: str | None = None
+
+    @field_validator("image_size")
+    @classmethod
+    def _sides(cls, size: int | tuple[int, int]) -> int | tuple[int, int]:
+        image_hw(size, "image_size")
+        return size
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        """``(H, W)`` in pixels."""
+        return image_hw(self.image_size)
 
     @field_validator("name")
     @classmethod
@@ -62,6 +74,22 @@ class DatasetSpec(BaseModel):
         if name not in DATASETS:
             raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS.names())}")
         return name
+
+
+def image_hw(size: int | Sequence[int], what: str = "image size") -> tuple[int, int]:
+    """``(H, W)`` of an image size given as a side ``S`` (square) or as ``[H, W]``; sides 32..1024.
+
+    Raises
+    ------
+    ValueError
+        A side out of range or not an integer, or a list that is not two sides.
+    """
+    sides = [size] if isinstance(size, int | np.integer) else list(size) if isinstance(size, list | tuple) else None
+    if sides is None or len(sides) not in (1, 2) or not all(isinstance(n, int | np.integer) for n in sides):
+        raise ValueError(f"{what}: expected a side or [height, width] in pixels, found {size!r}")
+    if not all(32 <= n <= 1024 for n in sides):
+        raise ValueError(f"{what}: sides must be 32..1024 pixels, found {size!r}")
+    return int(sides[0]), int(sides[-1])
 
 
 def default_palette(num_classes: int) -> tuple[tuple[int, int, int], ...]:
@@ -80,7 +108,7 @@ def default_palette(num_classes: int) -> tuple[tuple[int, int, int], ...]:
 
 
 class Dataset:
-    """Base class: ``len(ds)`` images, each ``(image uint8 [S, S, 3], mask uint8 [S, S])``.
+    """Base class: ``len(ds)`` images, each ``(image uint8 [H, W, 3], mask uint8 [H, W])``.
 
     Subclasses set the class attributes and implement :meth:`_load`; a registered class is constructed as
     ``cls(spec)`` after ``cls.check(spec)`` passed.
@@ -110,7 +138,7 @@ class Dataset:
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every image uint8 [N, S, S, 3] and mask int32 [N, S, S], loaded on the first call and kept."""
+        """Every image uint8 [N, H, W, 3] and mask int32 [N, H, W], loaded on the first call and kept."""
         if self._arrays is None:
             self._arrays = self.batch(range(len(self)))
         return self._arrays
@@ -120,14 +148,14 @@ class Dataset:
         """Validate ``spec`` cheaply (folders and layout, not pixels); raise ``ValueError`` with the reason."""
 
     def _load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Image uint8 [S, S, 3] and mask uint8 [S, S] of item ``index`` (already range-checked)."""
+        """Image uint8 [H, W, 3] and mask uint8 [H, W] of item ``index`` (already range-checked)."""
         raise NotImplementedError
 
     def __len__(self) -> int:
         return self.spec.num_images
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Image uint8 [S, S, 3] and mask uint8 [S, S] (class ids or ``ignore_index``)."""
+        """Image uint8 [H, W, 3] and mask uint8 [H, W] (class ids or ``ignore_index``)."""
         n = len(self)
         i = int(index)
         if i < 0:
@@ -141,11 +169,11 @@ class Dataset:
             yield self[i]
 
     def batch(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Stack items into ``(images uint8 [B, S, S, 3], masks int32 [B, S, S])``."""
+        """Stack items into ``(images uint8 [B, H, W, 3], masks int32 [B, H, W])``."""
         items = [self[i] for i in indices]
-        s = self.spec.image_size
+        h, w = self.spec.hw
         if not items:
-            return np.zeros((0, s, s, 3), np.uint8), np.zeros((0, s, s), np.int32)
+            return np.zeros((0, h, w, 3), np.uint8), np.zeros((0, h, w), np.int32)
         images = np.stack([im for im, _ in items])
         masks = np.stack([m for _, m in items]).astype(np.int32)
         return images, masks

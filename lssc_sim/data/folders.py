@@ -1,9 +1,10 @@
 """Loaders for real datasets on disk: ``portrait_matting``, ``cityscapes`` and a generic ``folder``.
 
-Images are resized bilinearly and masks by nearest neighbour to ``image_size`` x ``image_size`` (non-square
-frames are stretched, as the scenario asks for square images). When ``num_images`` is smaller than the
-split, a subset drawn with ``seed`` is used, so the same spec always reads the same files. Layout
-problems are found by :meth:`check` from directory listings and image headers, before any pixel is read.
+Images are resized bilinearly and masks by nearest neighbour to ``image_size`` (``S x S``, or ``[H, W]``;
+a frame of another aspect ratio is stretched to it, so ask for ``[512, 1024]`` to keep Cityscapes' 2:1).
+When ``num_images`` is smaller than the split, a subset drawn with ``seed`` is used, so the same spec always
+reads the same files. Layout problems are found by :meth:`check` from directory listings and image headers,
+before any pixel is read.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class FolderDataset(Dataset):
 
     def _load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         image_path, mask_path = self.items[index]
-        size = self.spec.image_size
+        height, width = self.spec.hw
         try:
             with Image.open(image_path) as im:
                 image = im.convert("RGB")
@@ -99,8 +100,8 @@ class FolderDataset(Dataset):
             raise ValueError(
                 f"dataset {self.spec.name!r}: cannot decode {str(image_path)!r} or its mask: {exc}"
             ) from exc
-        image = np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.uint8)
-        mask = np.asarray(Image.fromarray(labels).resize((size, size), Image.NEAREST), dtype=np.uint8)
+        image = np.asarray(image.resize((width, height), Image.BILINEAR), dtype=np.uint8)
+        mask = np.asarray(Image.fromarray(labels).resize((width, height), Image.NEAREST), dtype=np.uint8)
         return image, mask
 
     def check_labels(self, labels: np.ndarray, path: Path) -> np.ndarray:

@@ -5,6 +5,11 @@ resumed runs regenerate identical pixels without storing them, and the splits ar
 split name is part of every image's seed. The scene itself (geometry, colours, textures) depends on
 ``(seed, s, i)`` only, so one image drawn at 64 and at 256 pixels shows the same scene; only sensor noise
 and the finest texture octaves change with ``S``.
+
+A non-square ``image_size: [H, W]`` is rendered as the square scene of side ``max(H, W)`` and centre-cropped
+to ``H x W`` (image and labels alike): a 2:1 street scene keeps the horizon band of a Cityscapes frame and
+drops the top of the sky and the ego vehicle's hood. Rendering the larger square costs ``max / min`` times
+the pixels of the crop.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from lssc_sim.data.base import DATASETS, Dataset, DatasetSpec
+from lssc_sim.data.base import DATASETS, Dataset, DatasetSpec, image_hw
 from lssc_sim.data.portraits import render_portrait
 from lssc_sim.data.street import STREET_CLASSES, STREET_PALETTE, render_street
 from lssc_sim.seeding import derive_seed
@@ -47,8 +52,7 @@ class SyntheticDataset(Dataset):
 
     def _load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         s = self.spec
-        layout, pixel = streams(s.name, s.seed, s.split, index, s.image_size)
-        return type(self).renderer(layout, pixel, s.image_size)
+        return generate(s.name, s.seed, s.split, index, s.image_size)
 
 
 @DATASETS.register("synthetic_portraits")
@@ -71,10 +75,20 @@ class SyntheticStreet(SyntheticDataset):
     renderer = staticmethod(render_street)
 
 
-def generate(name: str, seed: int, split: str, index: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Image uint8 [S, S, 3] and mask uint8 [S, S] of one procedural image, without building a dataset."""
+def generate(
+    name: str, seed: int, split: str, index: int, size: int | tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Image uint8 [H, W, 3] and mask uint8 [H, W] of one procedural image, without building a dataset.
+
+    ``size`` is a side ``S`` or ``(H, W)``; a non-square size is the centre crop of the square of side
+    ``max(H, W)``.
+    """
     cls = DATASETS.get(name)
     if not (isinstance(cls, type) and issubclass(cls, SyntheticDataset)):
         raise ValueError(f"{name!r} is not a procedural dataset")
-    layout, pixel = streams(name, seed, split, index, size)
-    return cls.renderer(layout, pixel, size)
+    h, w = image_hw(size)
+    side = max(h, w)
+    layout, pixel = streams(name, seed, split, index, side)
+    image, mask = cls.renderer(layout, pixel, side)
+    top, left = (side - h) // 2, (side - w) // 2
+    return image[top : top + h, left : left + w], mask[top : top + h, left : left + w]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lssc_sim.channels import CHANNELS, make_channel
 from lssc_sim.data import DATASETS, DatasetSpec
@@ -41,9 +41,13 @@ class _Strict(BaseModel):
 
 
 class Sweep(_Strict):
-    """The sweep axes shared by all systems; each system uses the axes that apply to it."""
+    """The sweep axes shared by all systems; each system uses the axes that apply to it.
 
-    snr_db: SnrAxis
+    ``snr_db`` may be left out only when every channel is noiseless (``ideal``): those Points have no SNR and
+    no modulation axis.
+    """
+
+    snr_db: SnrAxis | None = None
     channel: list[str | dict[str, Any]] = Field(default_factory=lambda: ["awgn"], min_length=1)
     modulation: list[str] = Field(default_factory=lambda: ["qpsk"], min_length=1)
 
@@ -52,8 +56,15 @@ class Sweep(_Strict):
     def _known_modulations(cls, value: list[str]) -> list[str]:
         return _known_names(value, list(MODULATIONS))
 
+    @model_validator(mode="after")
+    def _snr_needed(self) -> Sweep:
+        if self.snr_db is None and not all(_noiseless(c) for c in self.channel):
+            raise ValueError("snr_db: expected an SNR axis (a list of dB values or {start, stop, step}); it may be "
+                             "left out only when every channel is noiseless (ideal)")  # fmt: skip
+        return self
+
     def snr_values(self) -> list[float]:
-        return snr_values(self.snr_db)
+        return [] if self.snr_db is None else snr_values(self.snr_db)
 
     def channel_specs(self) -> list[dict[str, Any]]:
         """Channels as ``{"name": ..., **params}`` with defaults filled in and keys sorted (stable keys)."""
@@ -72,11 +83,20 @@ class ScenarioSpec(_Strict):
     sweep: Sweep
     plots: list[str] = Field(default_factory=list)
     plot_style: PlotStyle = PlotStyle()
+    bd_anchor: str | None = Field(
+        None, description="the system label the bd_table plot compares every rate curve against"
+    )
 
     @field_validator("plots")
     @classmethod
     def _known_plots(cls, value: list[str]) -> list[str]:
         return _known_names(value, sorted(PLOT_KINDS))
+
+
+def _noiseless(channel: str | dict[str, Any]) -> bool:
+    """Whether a channel entry names a noiseless channel (unknown names are reported elsewhere)."""
+    name = channel if isinstance(channel, str) else channel.get("name") if isinstance(channel, dict) else None
+    return isinstance(name, str) and name in CHANNELS and CHANNELS.get(name).noiseless
 
 
 def _known_names(value: list[str], known: list[str]) -> list[str]:
@@ -127,7 +147,7 @@ class Scenario:
         """The cartesian product of the axes that apply to each system, in a stable order."""
         sweep = self.spec.sweep
         axis_values = {
-            "snr_db": sweep.snr_values(),  # a system with its own snr_db axis uses that instead
+            "snr_db": sweep.snr_values() or [None],  # a system with its own snr_db axis uses that instead
             "channel": sweep.channel_specs(),
             "modulation": list(sweep.modulation),
         }
@@ -137,9 +157,15 @@ class Scenario:
                 values = [axis_values[a] if a in resolved.axes else [None] for a in AXES]
                 if "snr_db" in resolved.axes and resolved.snr_db is not None:
                     values[0] = snr_values(resolved.snr_db)
+                seen = set()
                 for snr_db, channel, modulation in itertools.product(*values):
+                    if channel is not None and _noiseless(channel):  # no SNR, no modulation: one Point
+                        snr_db, modulation = None, None
                     point = Point(label, resolved, snr_db if snr_db is not None else math.nan, channel, modulation)
-                    points.append(_with_key(point, self))
+                    point = _with_key(point, self)
+                    if point.key not in seen:
+                        seen.add(point.key)
+                        points.append(point)
         return points
 
     def resolved(self) -> dict[str, Any]:
@@ -264,6 +290,7 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
         problems += messages
         if config is not None and spec is not None:
             problems += [f"{path}: systems.{label}.{m}" for m in _modulation_problems(config, spec.sweep.modulation)]
+            problems += [f"{path}: {m}" for m in _noiseless_problems(label, config, spec.sweep.channel)]
         if config is not None:
             systems[label] = _quick_system(config) if quick else config
     kinds = {
@@ -273,6 +300,9 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
     }
     plots = raw.get("plots") if isinstance(raw.get("plots"), list) else []
     problems += [f"{path}: {m}" for m in _plot_problems(plots, kinds)]
+    anchor = raw.get("bd_anchor")
+    if isinstance(anchor, str) and entries and anchor not in entries:
+        problems.append(f"{path}: bd_anchor: expected one of the system labels {sorted(entries)}, found {anchor!r}")
     if dataset is not None:
         try:
             DATASETS.get(dataset.name).check(dataset)
@@ -345,6 +375,18 @@ def _modulation_problems(config: SystemConfig, modulations: list[str]) -> list[s
     return list(dict.fromkeys(problems))
 
 
+def _noiseless_problems(label: str, config: SystemConfig, channels: list[Any]) -> list[str]:
+    """A noiseless channel swept for a system that has nothing to measure on it (the ``ber`` system)."""
+    if "channel" not in config.axes or config.ideal_channel:
+        return []
+    return [
+        f"sweep.channel[{i}]: the noiseless channel {c if isinstance(c, str) else c.get('name')!r} does not apply "
+        f"to system {label!r} ({config.kind}); expected a channel with noise (it applies to image systems)"
+        for i, c in enumerate(channels)
+        if _noiseless(c)
+    ]
+
+
 def _plot_problems(plots: list[str], kinds: set[str]) -> list[str]:
     """A plot that would draw none of the scenario's system kinds is refused rather than silently skipped."""
     problems = []
@@ -368,7 +410,8 @@ def _quick_system(config: SystemConfig) -> SystemConfig:
 
 
 def _quick_spec(spec: ScenarioSpec) -> ScenarioSpec:
-    sweep = spec.sweep.model_copy(update={"snr_db": thin(spec.sweep.snr_db, QUICK_SNR_POINTS)})
+    snr = spec.sweep.snr_db
+    sweep = spec.sweep.model_copy(update={"snr_db": None if snr is None else thin(snr, QUICK_SNR_POINTS)})
     update: dict[str, Any] = {"sweep": sweep}
     if spec.dataset is not None:
         update["dataset"] = spec.dataset.model_copy(

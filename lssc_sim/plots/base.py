@@ -5,8 +5,12 @@ it reads only the rows of ``results.csv`` (so ``--plot-only`` never re-simulates
 :class:`lssc_sim.plots.catalog.PlotStyle` (a dict: ``width_in``, ``height_in``, ``font_size``, ``legend``). A
 family writes each figure as a builder ``rows, title, style -> Figure | None`` (tests inspect its artists) and
 registers a thin wrapper that hands it to :func:`draw`. The families register themselves in ``plots/ber.py``,
-``plots/image.py`` and ``plots/codec.py``; :func:`lssc_sim.plots.make.make_plots` imports them.
-:data:`lssc_sim.plots.catalog.PLOT_KINDS` is the light list the scenario validator reads.
+``plots/image.py``, ``plots/rate.py``, ``plots/codec.py`` and ``plots/bd_table.py``;
+:func:`lssc_sim.plots.make.make_plots` imports them. :data:`lssc_sim.plots.catalog.PLOT_KINDS` is the light list
+the scenario validator reads.
+
+``style`` may carry more than the figure's looks: ``make_plots`` adds ``bd_anchor`` (the system label
+``bd_table`` compares against, None when the scenario names none).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ MODULATION_LABELS = {"qpsk": "QPSK", "16qam": "16-QAM", "64qam": "64-QAM", "256q
 QUICK_MARK = "(--quick smoke run: few images, reduced budget)"
 TEXT_PATH = TextToPath()  # measures text without a figure, to wrap titles and legend entries that would overflow
 SMALL = 0.875  # tick labels and legend relative to the body font: 7 pt at the column preset's 8 pt
+EXACT_LABEL = "exact (lossless): PSNR unbounded, arrow on the top edge"
+EXACT_MARKER = r"$\uparrow$"  # off the scale, upwards; no line's marker (lines.MARKERS) looks like it
 
 
 def resolve_style(style: PlotStyle | Mapping[str, Any] | None) -> Style:
@@ -229,6 +235,62 @@ def uncertainty_entries(ax, zero_label: str) -> None:
     size = 1.4 * plt.rcParams["lines.markersize"]
     ax.plot([], [], "v", color="0.4", mfc="none", ms=size, label=zero_label)
     ax.plot([], [], "|", color="0.4", ms=size, label="bars: 95% Wilson interval")
+
+
+def uses_text(channel_uses_per_pixel: float) -> str:
+    """``12.9 ch. uses/px``, or two significant digits below 1 (``0.41 ch. uses/px``)."""
+    value = float(channel_uses_per_pixel)
+    return f"{value:.1f} ch. uses/px" if value >= 1 else f"{value:.2g} ch. uses/px"
+
+
+def has_snr(row: Row) -> bool:
+    """Whether the row was measured at an SNR: False on the ideal channel, whose Points have ``snr_db`` NaN
+    (or a missing cell); the SNR figures leave such rows out, the rate figures draw only them."""
+    try:
+        return bool(np.isfinite(float(row.get("snr_db", np.nan))))
+    except (TypeError, ValueError):  # "" or text: no SNR either
+        return False
+
+
+def is_exact(row: Row) -> bool:
+    """Whether every image of the row arrived exactly (``psnr_exact``; True or "True" as read back)."""
+    return str(row.get("psnr_exact", False)) == "True"
+
+
+def exact_marks(ax, xs, color: str) -> None:
+    """Mark points whose PSNR is unbounded on the top edge of ``ax``, at their x.
+
+    Their ``psnr_db`` is only the bound of one grey level wrong in one sample (~100 dB), no measurement: drawn
+    as a value it would read as one and stretch the axis. The marks sit in axes coordinates, so they leave
+    the y limits alone; :data:`EXACT_LABEL` explains them in the legend (:func:`exact_entry`).
+    """
+    if len(xs):
+        size = 2.0 * plt.rcParams["lines.markersize"]
+        ax.plot(
+            xs,
+            np.ones(len(xs)),
+            marker=EXACT_MARKER,
+            ls="none",
+            color=color,
+            ms=size,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+            zorder=5,
+        )
+
+
+def exact_entry(ax) -> None:
+    """The legend entry of :func:`exact_marks`, added to ``ax``, and room above the highest value drawn: the marks
+    then sit clearly above the data, not at the top tick where they would read as its value."""
+    size = 2.0 * plt.rcParams["lines.markersize"]
+    ax.plot([], [], marker=EXACT_MARKER, ls="none", color="0.3", ms=size, label=EXACT_LABEL)
+    room_above(ax)
+
+
+def room_above(ax, fraction: float = 0.1) -> None:
+    """Raise the top of ``ax``'s y axis by ``fraction`` of its span (call once everything is drawn)."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + fraction * (high - low))
 
 
 def coherence_words(row: Row) -> str:

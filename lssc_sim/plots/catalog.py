@@ -15,8 +15,16 @@ PLOT_KINDS: dict[str, tuple[str, ...]] = {
     "ber_vs_snr": ("ber",),
     "bler_vs_ebno": ("ber",),
     "miou_vs_snr": ("digital_image", "semantic"),
+    "ss_vs_snr": ("digital_image", "semantic"),
+    "psnr_vs_snr": ("digital_image",),
     "bler_vs_snr": ("digital_image",),
     "images_lost_vs_snr": ("digital_image",),
+    # rate figures: the ideal channel's rows; a semantic system there is a reference line (it has no bpp)
+    "miou_vs_bpp": ("digital_image", "semantic"),
+    "psnr_vs_bpp": ("digital_image",),
+    "ssim_vs_bpp": ("digital_image",),
+    "ss_vs_bpp": ("digital_image", "semantic"),
+    "bd_table": ("digital_image",),
     "model_table": ("semantic",),
     "depth_ablation": ("semantic",),
 }

@@ -1,9 +1,21 @@
-"""Figures of the image systems (``digital_image``, ``semantic``) from results.csv: mIoU, BLER and images lost
-against SNR, one panel per channel, registered in :data:`lssc_sim.plots.base.PLOTS`.
+"""Figures of the image systems (``digital_image``, ``semantic``) from results.csv against SNR, one panel per
+channel, registered in :data:`lssc_sim.plots.base.PLOTS`:
 
-Each figure has a builder (``miou_figure``, ``bler_figure``, ``images_lost_figure``: rows, title, style ->
-Figure) and a registered wrapper that saves it. All three take their line styles from :func:`image_styles`
-over every image row of the scenario, so a system has one colour and marker in all of them.
+======================  ==========================================  =========================
+plot                    y                                           systems
+======================  ==========================================  =========================
+``miou_vs_snr``         mIoU (95 % band where the rows carry one)   digital_image, semantic
+``ss_vs_snr``           SS = mIoU / clean mIoU (seed 004)           digital_image, semantic
+``psnr_vs_snr``         PSNR (dB) of what the receiver shows        digital_image
+``bler_vs_snr``         code-block error rate (Wilson bars)         digital_image
+``images_lost_vs_snr``  fraction of images lost (Wilson band)       digital_image
+======================  ==========================================  =========================
+
+Each figure has a builder (``miou_figure``, ``ss_figure``, ``psnr_figure``, ``bler_figure``,
+``images_lost_figure``: rows, title, style -> Figure) and a registered wrapper that saves it. All take their line
+styles from :func:`image_styles` over every image row of the scenario with an SNR, so a system has one colour
+and marker in all of them. Rows of the ideal channel (``snr_db`` NaN) have no place on an SNR axis and are left
+out; the rate figures of :mod:`lssc_sim.plots.rate` draw them.
 """
 
 from __future__ import annotations
@@ -19,6 +31,10 @@ from lssc_sim.plots.base import (
     Row,
     Style,
     draw,
+    exact_entry,
+    exact_marks,
+    has_snr,
+    is_exact,
     new_figure,
     panels,
     place_legend,
@@ -26,32 +42,70 @@ from lssc_sim.plots.base import (
     rate_uncertainty,
     set_titles,
     uncertainty_entries,
+    uses_text,
 )
 from lssc_sim.plots.lines import LineStyles
 from lssc_sim.plots.stats import per_point, span, wilson_interval
 
 IMAGE_KINDS = ("digital_image", "semantic")
-SOURCE_LABELS = {"png": "PNG", "jpeg": "JPEG", "jpeg2000": "JPEG 2000", "webp": "WebP", "avif": "AVIF"}
+SOURCE_LABELS = {
+    "png": "PNG",
+    "raw": "raw 24 bpp",
+    "jpeg": "JPEG",
+    "jpeg2000": "JPEG 2000",
+    "webp": "WebP",
+    "avif": "AVIF",
+    "heif": "HEVC intra (BPG-like)",
+}
+SS_LABEL = "SS = mIoU / clean mIoU"
+# SS is each system's mIoU over its own reference, and the references differ: said wherever both kinds are drawn
+SS_NOTE = (
+    "SS: digital chains over the segmenter's mIoU on the clean images, "
+    "semantic systems over their own mIoU without channel noise"
+)
 CAPACITY = {"awgn": theory.capacity_awgn, "rayleigh": theory.capacity_rayleigh}  # ergodic for fading
 BAND_ALPHA = 0.18
 
 
-def system_label(row: Row) -> str:
-    """``PNG + LDPC r=1/2 + QPSK · 12.9 ch. uses/px`` or ``lssc_awgn (semantic) · 15.0 ch. uses/px``."""
-    uses = f"{float(row['channel_uses_per_pixel']):.1f} ch. uses/px"
-    if row["kind"] == "semantic":
-        return f"{row['system']} ({row.get('weights') or 'trained'}, analog) · {uses}"
+def source_label(row: Row) -> str:
+    """The source coding of a digital row: ``JPEG q75``, ``JPEG 0.25 bpp target``, ``PNG``."""
     source = SOURCE_LABELS.get(row["source.codec"], row["source.codec"])
+    if row.get("source.bpp") not in (None, ""):  # a rate target: the quality differs from image to image
+        return f"{source} {float(row['source.bpp']):g} bpp target"
     if row.get("source.quality") not in (None, ""):
         source += f" q{row['source.quality']}"
+    return source
+
+
+def system_label(row: Row) -> str:
+    """``PNG + LDPC r=1/2 + QPSK · 12.9 ch. uses/px`` or ``lssc_awgn (semantic) · 15.0 ch. uses/px``.
+
+    A row without a link (the ideal channel: no code, no modulation, no channel uses) is named by its source
+    coding alone.
+    """
+    uses = f" · {uses_text(row['channel_uses_per_pixel'])}" if "channel_uses_per_pixel" in row else ""
+    if row["kind"] == "semantic":
+        return f"{row['system']} ({row.get('weights') or 'trained'}, analog){uses}"
+    if "code_rate" not in row:
+        return source_label(row)
     mod = MODULATION_LABELS.get(row["modulation"], row["modulation"])
     mode = "" if row.get("receiver.mode", "strict") == "strict" else f" ({row['receiver.mode']})"
-    return f"{source} + LDPC r={float(row['code_rate']):.2f} + {mod}{mode} · {uses}"
+    return f"{source_label(row)} + LDPC r={float(row['code_rate']):.2f} + {mod}{mode}{uses}"
+
+
+def snr_rows(rows: list[Row], kinds: tuple[str, ...] = IMAGE_KINDS) -> list[Row]:
+    """The rows of ``kinds`` measured at an SNR (the ideal channel's rows left out)."""
+    return [r for r in rows if r.get("kind") in kinds and has_snr(r)]
 
 
 def image_styles(rows: list[Row]) -> LineStyles:
-    """Line names and looks of every image row (semantic and digital), in results.csv order."""
-    return LineStyles([r for r in rows if r.get("kind") in IMAGE_KINDS], system_label)
+    """Line names and looks of every image row with an SNR (semantic and digital), in results.csv order."""
+    return LineStyles(snr_rows(rows), system_label)
+
+
+def ss_value(row: Row) -> float:
+    """SS of a row: its ``ss``, or mIoU / clean mIoU in a results.csv written before the column existed."""
+    return float(row["ss"]) if "ss" in row else float(row["miou"]) / float(row["clean_miou"])
 
 
 def shannon_snr_db(channel: str, source_bits: float, channel_uses: float) -> float | None:
@@ -106,41 +160,55 @@ def _band(ax, xs, low, high, color) -> bool:
     return True
 
 
-def miou_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
-    """mIoU against SNR: a line per system (95 % band when the rows carry ``miou_ci_low/high``); clean-image
-    and all-lost mIoU dashed; the Shannon limit of each digital chain as a star."""
+def score_figure(rows: list[Row], title: str, style: Style, metric: str = "miou") -> plt.Figure | None:
+    """mIoU (``metric="miou"``) or SS (``"ss"``) against SNR: a line per system (95 % band when the rows carry
+    ``miou_ci_low/high``); clean-image and all-lost levels dashed; the Shannon limit of each digital chain as a
+    star at the clean level.
+
+    SS divides each row by its clean mIoU, the band too (the clean mIoU held fixed); a semantic system's own
+    noiseless level is then 1 by definition and is not drawn.
+    """
+    ss = metric == "ss"
     styles = image_styles(rows)
-    rows = [r for r in rows if r.get("kind") in IMAGE_KINDS]
+    rows = snr_rows(rows)
     if not rows:
         return None
-    fig, axes, by_channel = _figure(rows, title, style, "mIoU", [images_note(rows)])
+    notes = [images_note(rows)]
+    if ss and {r["kind"] for r in rows} == set(IMAGE_KINDS):
+        notes.append(SS_NOTE)
+    fig, axes, by_channel = _figure(rows, title, style, SS_LABEL if ss else "mIoU", notes)
     star = 2.6 * plt.rcParams["lines.markersize"]
-    banded = False
+    banded, highest = False, 1.0
     for ax, panel_rows in zip(axes, by_channel.values(), strict=True):
         refs = {}
         for name, line in styles.group(panel_rows).items():
             first = line[0]
             look = styles.look(first)
             xs = np.array([float(r["snr_db"]) for r in line])
-            ax.plot(xs, [float(r["miou"]) for r in line], **look, label=name)
+            scale = np.array([1 / float(r["clean_miou"]) if ss else 1.0 for r in line])
+            ys = [ss_value(r) for r in line] if ss else [float(r["miou"]) for r in line]
+            highest = max(highest, *ys)
+            ax.plot(xs, ys, **look, label=name)
             banded |= _band(
                 ax,
                 xs,
-                [r.get("miou_ci_low", np.nan) for r in line],
-                [r.get("miou_ci_high", np.nan) for r in line],
+                scale * np.array([r.get("miou_ci_low", np.nan) for r in line], float),
+                scale * np.array([r.get("miou_ci_high", np.nan) for r in line], float),
                 look["color"],
             )
             if first["kind"] == "semantic":
-                ax.axhline(
-                    float(first["clean_miou"]),
-                    color=look["color"],
-                    ls="-.",
-                    lw=0.8,
-                    label=f"{first['system']} without channel noise",
-                )
+                if not ss:
+                    ax.axhline(
+                        float(first["clean_miou"]),
+                        color=look["color"],
+                        ls="-.",
+                        lw=0.8,
+                        label=f"{first['system']} without channel noise",
+                    )
                 continue
-            refs["clean"] = float(first["clean_miou"])
-            refs["lost"] = float(first["lost_miou"])
+            clean = float(first["clean_miou"])
+            refs["clean"] = 1.0 if ss else clean
+            refs["lost"] = float(first["lost_miou"]) / (clean if ss else 1.0)
             snr = shannon_snr_db(
                 first["channel"], float(first["source_bits_per_image"]), float(first["channel_uses_per_image"])
             )
@@ -157,13 +225,48 @@ def miou_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
                     f"{system_label(first).split(' · ')[0]}: {snr:.1f} dB",
                 )
         if "clean" in refs:
-            ax.axhline(refs["clean"], color="0.3", ls="--", lw=1, label="clean images, UNet segmenter")
+            clean_label = "clean images, UNet segmenter" + (" (SS = 1)" if ss else "")
+            ax.axhline(refs["clean"], color="0.3", ls="--", lw=1, label=clean_label)
             ax.axhline(refs["lost"], color="0.3", ls=":", lw=1, label="every image lost (grey fallback)")
-        ax.set_ylim(0, 1.02)
+    axes[0].set_ylim(0, max(1.02, 1.02 * highest))  # SS can pass 1 a little: noise may help a segmenter
     if banded:
-        axes[-1].fill_between(
-            [], [], color="0.4", alpha=BAND_ALPHA, lw=0, label="shaded: 95% bootstrap interval over images"
-        )
+        band = "shaded: 95% bootstrap interval over images" + (" (clean mIoU held fixed)" if ss else "")
+        axes[-1].fill_between([], [], color="0.4", alpha=BAND_ALPHA, lw=0, label=band)
+    place_legend(fig, axes, style)
+    return fig
+
+
+def miou_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
+    """mIoU against SNR (:func:`score_figure`)."""
+    return score_figure(rows, title, style, "miou")
+
+
+def ss_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
+    """SS = mIoU / clean mIoU against SNR (:func:`score_figure`), seed 004's semantic service quality."""
+    return score_figure(rows, title, style, "ss")
+
+
+def psnr_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
+    """PSNR of what the digital receivers show (a lost image as its grey fallback) against SNR; a point where
+    every image arrived exactly has no finite PSNR and is marked on the top edge instead."""
+    styles = image_styles(rows)
+    rows = [r for r in snr_rows(rows, ("digital_image",)) if "psnr_db" in r]
+    if not rows:
+        return None
+    notes = [images_note(rows), "PSNR over all images of a point, a lost image scored as its grey fallback"]
+    fig, axes, by_channel = _figure(rows, title, style, "PSNR (dB)", notes)
+    any_exact = False
+    for ax, panel_rows in zip(axes, by_channel.values(), strict=True):
+        for name, line in styles.group(panel_rows).items():
+            look = styles.look(line[0])
+            xs = np.array([float(r["snr_db"]) for r in line])
+            exact = np.array([is_exact(r) for r in line], bool)
+            ys = np.array([float(r["psnr_db"]) for r in line])
+            ax.plot(xs, np.where(exact, np.nan, ys), **look, label=name)
+            exact_marks(ax, xs[exact], look["color"])
+            any_exact |= bool(exact.any())
+    if any_exact:
+        exact_entry(axes[-1])
     place_legend(fig, axes, style)
     return fig
 
@@ -172,7 +275,7 @@ def bler_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
     """Code-block error rate of the digital image links against SNR, with 95 % Wilson intervals over the
     scored blocks; a point with no block error is marked at its 95 % upper bound 3/N."""
     styles = image_styles(rows)
-    rows = [r for r in rows if r.get("kind") == "digital_image"]
+    rows = snr_rows(rows, ("digital_image",))
     if not rows:
         return None
     images, blocks = span(r.get("images") for r in rows), span(map(scored_blocks, rows))
@@ -201,7 +304,7 @@ def images_lost_figure(rows: list[Row], title: str, style: Style) -> plt.Figure 
     """Fraction of images the digital receivers lost (CRC failure or undecodable stream) against SNR, with
     its 95 % Wilson band over the images."""
     styles = image_styles(rows)
-    rows = [r for r in rows if r.get("kind") == "digital_image"]
+    rows = snr_rows(rows, ("digital_image",))
     if not rows:
         return None
     fig, axes, by_channel = _figure(rows, title, style, "images lost (fraction)", [images_note(rows)])
@@ -223,6 +326,18 @@ def images_lost_figure(rows: list[Row], title: str, style: Style) -> plt.Figure 
 def miou_vs_snr(rows: list[Row], out_dir: Path, title: str, style: Style | None = None) -> list[Path]:
     """mIoU against SNR (:func:`miou_figure`), as ``miou_vs_snr.{png,pdf}``."""
     return draw(miou_figure, rows, out_dir, title, style, "miou_vs_snr")
+
+
+@PLOTS.register("ss_vs_snr")
+def ss_vs_snr(rows: list[Row], out_dir: Path, title: str, style: Style | None = None) -> list[Path]:
+    """SS against SNR (:func:`ss_figure`), as ``ss_vs_snr.{png,pdf}``."""
+    return draw(ss_figure, rows, out_dir, title, style, "ss_vs_snr")
+
+
+@PLOTS.register("psnr_vs_snr")
+def psnr_vs_snr(rows: list[Row], out_dir: Path, title: str, style: Style | None = None) -> list[Path]:
+    """PSNR against SNR (:func:`psnr_figure`), as ``psnr_vs_snr.{png,pdf}``."""
+    return draw(psnr_figure, rows, out_dir, title, style, "psnr_vs_snr")
 
 
 @PLOTS.register("bler_vs_snr")

@@ -75,7 +75,7 @@ def fit_problems(weights: str, dataset: Any) -> list[str]:
     trained (``card.json``) against the scenario's, so a mismatch is refused before any work starts."""
     if dataset is None:
         return []
-    from lssc_sim.data import DATASETS
+    from lssc_sim.data import DATASETS, image_hw
 
     try:
         card = json.loads((resolve(weights) / "card.json").read_text())
@@ -84,10 +84,11 @@ def fit_problems(weights: str, dataset: Any) -> list[str]:
     config = card.get("config", {})
     problems = []
     size = config.get("image_size")
-    if size is not None and size != dataset.image_size:
+    if size is not None and image_hw(size) != dataset.hw:
+        trained = "x".join(map(str, image_hw(size)))
         problems.append(
-            f"weights {weights!r} were trained on {size}x{size} images; the dataset has "
-            f"image_size {dataset.image_size} (expected {size})"
+            f"weights {weights!r} were trained on {trained} (height x width) images; the dataset has "
+            f"image_size {json.dumps(dataset.image_size)} (expected {json.dumps(size)})"
         )
     trained_on = (card.get("dataset") or config.get("dataset") or {}).get("name")
     classes = [getattr(DATASETS.get(n), "num_classes", None) for n in (trained_on, dataset.name) if n in DATASETS]

@@ -65,6 +65,9 @@ class SystemConfig(BaseModel):
         The sweep axes that apply (``snr_db``, ``channel``, ``modulation``); others are not multiplied out.
     needs_dataset : bool
         Whether Points need the scenario's dataset.
+    ideal_channel : bool
+        Whether the system runs over a noiseless channel (``ideal``: no SNR, no modulation); the scenario refuses
+        one swept for a system that does not.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -81,6 +84,7 @@ class SystemConfig(BaseModel):
 
     axes: ClassVar[frozenset[str]] = frozenset({"snr_db", "channel"})
     needs_dataset: ClassVar[bool] = False
+    ideal_channel: ClassVar[bool] = False
 
     def quick(self) -> Self:
         """A cheaper copy for ``--quick`` smoke runs (default: unchanged)."""

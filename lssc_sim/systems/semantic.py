@@ -2,7 +2,9 @@
 
 The device half runs once per image and process (it does not depend on the SNR); per Point the transmitted
 tensors cross :class:`~lssc_sim.codecs.channel_layer.AnalogChannel` (power normalised per image, the Point's
-channel and SNR, perfect-CSI equalizer) and the server half segments. Weights come from a shipped model's name,
+channel and SNR, perfect-CSI equalizer; over the ideal channel they arrive as sent) and the server half
+segments. Rows carry mIoU and SS = mIoU / clean mIoU (seed 004's semantic service quality; no image is
+reconstructed, so there is no PSNR). Weights come from a shipped model's name,
 a training output folder, or a ``train:`` section trained on first use (resumable, cached in ``out``).
 """
 
@@ -47,6 +49,7 @@ class SemanticConfig(SystemConfig):
 
     axes = frozenset({"snr_db", "channel"})
     needs_dataset = True
+    ideal_channel = True
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -137,6 +140,7 @@ class SemanticRun:
         return {
             **score,
             "clean_miou": clean.miou(),
+            "ss": score["miou"] / clean.miou() if clean.miou() > 0 else float("nan"),  # seed 004 eq. 1
             "images": len(images),
             "channel_uses": uses * len(images),
             "channel_uses_per_image": uses,
@@ -177,7 +181,11 @@ class SemanticRun:
         key = channel_key(ctx.channel)
         if key not in self._channels:
             equalizer = self.config.equalizer
-            if analog_numpy.supports(ctx.channel):
+            if ctx.channel.noiseless:  # the ideal channel: the features arrive as sent
+
+                def transmit(tensors, ctx):
+                    return tensors
+            elif analog_numpy.supports(ctx.channel):
 
                 def transmit(tensors, ctx):
                     return analog_numpy.transmit(tensors, ctx.channel, ctx.no, ctx.rng, equalizer)

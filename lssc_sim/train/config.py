@@ -54,7 +54,9 @@ class TrainConfig(BaseModel):
     )
     train_images: int = Field(2000, ge=1, description="images of the train split")
     val_images: int = Field(200, ge=1, description="images of the validation split (scored every epoch)")
-    image_size: int = Field(128, ge=32, le=1024, description="image side in pixels, divisible by 2**depth")
+    image_size: int | tuple[int, int] = Field(
+        128, description="image side, or [height, width], in pixels (32..1024, divisible by 2**depth)"
+    )
     batch_size: int = Field(16, ge=1, description="images per training step")
     epochs: int = Field(30, ge=1, description="epochs at most (more resume a finished run)")
     learning_rate: float = Field(1e-3, gt=0, description="RMSprop step size (the LSSC paper's)")
@@ -103,7 +105,7 @@ class TrainConfig(BaseModel):
                 raise ValueError(f"dataset.{key}: conflicts with {own}; set {own} only")
         # Stored at the train split's sizes, so the saved config says exactly which images were used.
         object.__setattr__(self, "dataset", self.dataset_spec("train"))  # frozen: set once, while validating
-        if self.image_size % 2**self.depth:
+        if any(side % 2**self.depth for side in self.dataset.hw):
             raise ValueError(f"image_size: {self.image_size} must be divisible by 2**depth = {2**self.depth}")
         return self
 

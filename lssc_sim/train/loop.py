@@ -86,14 +86,14 @@ class MaskedSparseCrossEntropy(keras.losses.Loss):
 
 # -- data ------------------------------------------------------------------------------------------------------
 def _arrays(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """All images uint8 [N, S, S, 3] and masks int32 [N, S, S] of ``spec``, its class count and ignore label."""
+    """All images uint8 [N, H, W, 3] and masks int32 [N, H, W] of ``spec``, its class count and ignore label."""
     ds = load_dataset(spec)
     images, masks = ds.batch(range(len(ds)))
     return images, masks, ds.num_classes, ds.ignore_index
 
 
 def _pipeline(images: np.ndarray, masks: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
-    """Shuffled batches of (image float32 [B, S, S, 3] in [0, 1], mask int32 [B, S, S])."""
+    """Shuffled batches of (image float32 [B, H, W, 3] in [0, 1], mask int32 [B, H, W])."""
     ds = tf.data.Dataset.from_tensor_slices((images, masks))
     # Full batches only: a last short batch would weigh its few images more in RMSprop's running averages.
     batch_size = min(batch_size, len(images))
@@ -305,7 +305,7 @@ def evaluate(
     Parameters
     ----------
     model_or_path : keras.Model or path of a ``.keras`` file
-        image float32 [B, S, S, 3] in [0, 1] -> logits float32 [B, S, S, C].
+        image float32 [B, H, W, 3] in [0, 1] -> logits float32 [B, H, W, C].
     dataset_spec : DatasetSpec
     snr_db : float, optional
         SNR in dB given to every :class:`AnalogChannel` of the model; needed when it has one.

@@ -139,3 +139,13 @@ def test_the_light_name_list_matches_the_builders():
     assert sorted(CODEC_DEPTHS) == CODECS.names()
     for name, depth in CODEC_DEPTHS.items():
         assert inspect.signature(CODECS.get(name)).parameters["depth"].default == depth
+
+
+@pytest.mark.parametrize("name", ["unet", "lssc"])
+def test_non_square_inputs(name):
+    codec = CODECS.get(name)(depth=2, base_width=4, image_size=(32, 64), num_classes=3)
+    logits = codec.decoder(codec.encoder(np.zeros((1, 32, 64, 3), np.float32)))
+    assert logits.shape == (1, 32, 64, 3)
+    assert codec.transmitted_shapes[0][:2] == (32, 64)
+    with pytest.raises(ValueError, match="divisible by 2\\*\\*depth"):
+        CODECS.get(name)(depth=2, base_width=4, image_size=(32, 66))

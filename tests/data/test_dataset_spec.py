@@ -84,3 +84,25 @@ def test_a_new_dataset_is_one_registered_class():
         assert "test_only_checkerboard" in repr(ds)
     finally:
         DATASETS._items.pop("test_only_checkerboard")
+
+
+@pytest.mark.parametrize("name", ["synthetic_street", "synthetic_portraits"])
+def test_non_square_images_are_the_centre_crop_of_the_square_scene(name):
+    wide = load_dataset(DatasetSpec(name=name, num_images=2, image_size=[64, 128]))
+    tall = load_dataset(DatasetSpec(name=name, num_images=2, image_size=(96, 48)))
+    assert wide.spec.hw == (64, 128) and tall.spec.hw == (96, 48)
+    images, masks = wide.batch([0, 1])
+    assert images.shape == (2, 64, 128, 3) and masks.shape == (2, 64, 128)
+    square = load_dataset(DatasetSpec(name=name, num_images=2, image_size=128))
+    np.testing.assert_array_equal(images[1], square[1][0][32:96])
+    np.testing.assert_array_equal(masks[1], square[1][1][32:96])
+    square96 = load_dataset(DatasetSpec(name=name, num_images=1, image_size=96))
+    np.testing.assert_array_equal(tall[0][0], square96[0][0][:, 24:72])
+
+
+def test_square_size_stays_an_int_in_the_spec():
+    # Point keys hash the spec's JSON: a square size must serialize as it always did
+    assert DatasetSpec(name="synthetic_street").model_dump(mode="json")["image_size"] == 128
+    assert DatasetSpec(name="synthetic_street", image_size=[64, 128]).model_dump(mode="json")["image_size"] == [64, 128]
+    with pytest.raises(pydantic.ValidationError, match="32..1024"):
+        DatasetSpec(name="synthetic_street", image_size=[16, 128])

@@ -99,6 +99,20 @@ BAD = {
         lambda d: d.update(dataset={"name": "folder", "path": "/nonexistent/lssc"}),
         ["dataset", "/nonexistent/lssc"],
     ),
+    "snr axis missing over a noisy channel": (lambda d: d["sweep"].pop("snr_db"), ["sweep", "snr_db", "noiseless"]),
+    "ideal channel for the ber system": (
+        lambda d: d["sweep"].update(channel=["ideal"]),
+        ["sweep.channel[0]", "'ideal'", "does not apply", "'uncoded' (ber)"],
+    ),
+    "bd anchor not a system": (lambda d: d.update(bd_anchor="jpeg"), ["bd_anchor", "'jpeg'", "ldpc"]),
+    "dataset side out of range": (
+        lambda d: d.update(dataset={"name": "synthetic_street", "image_size": [64, 2048]}),
+        ["dataset.image_size", "32..1024", "2048"],
+    ),
+    "dataset size of three sides": (
+        lambda d: d.update(dataset={"name": "synthetic_street", "image_size": [64, 128, 3]}),
+        ["dataset.image_size"],
+    ),
     "dataset key typo": (
         lambda d: d.update(dataset={"name": "synthetic_portraits", "num_image": 4}),
         ["dataset", "num_image"],
@@ -202,3 +216,34 @@ def test_quick_thins_a_system_snr_axis_too():
     points = scenario_from_dict(data, quick=True).points()
     assert sorted({p.snr_db for p in points if p.system == "ldpc"}) == [0, 2, 4, 6]
     assert sorted({p.snr_db for p in points if p.system == "uncoded"}) == [0, 2, 4]
+
+
+IDEAL = """
+name: rates
+dataset: {name: synthetic_portraits, num_images: 2}
+systems:
+  jpeg: {kind: digital_image, source: {codec: jpeg}, sweep: {source.bpp: [0.5, 1.0]}}
+  lssc: {kind: semantic, weights: lssc_awgn}
+sweep:
+  channel: [ideal]
+  modulation: [qpsk, 16qam]
+"""
+
+
+def test_noiseless_points_have_no_snr_and_no_modulation(tmp_path):
+    scenario = load_scenario(write(tmp_path, IDEAL))
+    points = scenario.points()
+    assert [(p.system, p.channel["name"], p.modulation) for p in points] == [
+        ("jpeg", "ideal", None),
+        ("jpeg", "ideal", None),
+        ("lssc", "ideal", None),
+    ]
+    assert all(math.isnan(p.snr_db) for p in points) and len({p.key for p in points}) == 3
+    # beside a noisy channel, the ideal one still gets one Point per system variant, the noisy one the full axes
+    mixed = load_scenario(write(tmp_path, IDEAL.replace("[ideal]", "[ideal, awgn]") + "  snr_db: [0, 5]\n", "m.yaml"))
+    by_channel = {}
+    for p in mixed.points():
+        by_channel.setdefault((p.system, p.channel["name"]), []).append((p.snr_db, p.modulation))
+    assert len(by_channel[("jpeg", "ideal")]) == 2 and len(by_channel[("jpeg", "awgn")]) == 2 * 2 * 2
+    assert len(by_channel[("lssc", "ideal")]) == 1 and len(by_channel[("lssc", "awgn")]) == 2
+    assert len(load_scenario(write(tmp_path, IDEAL), quick=True).points()) == 3

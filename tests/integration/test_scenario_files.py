@@ -72,3 +72,26 @@ def test_full_ber_scenario(tmp_path, monkeypatch, name):
         first_clean = next(r["ebno_db"] for r in qpsk if r["bler"] < 1e-2)
         limit = float(theory.shannon_ebno_limit_db(2 * qpsk[0]["code_rate"]))
         assert first_clean - limit < 2.0
+
+
+@pytest.mark.parametrize("name", ["rate_semantic_portraits", "rate_semantic", "j2k_ldpc"])
+def test_quick_run_of_rate_and_quality_scenarios(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    path = next(p for p in SCENARIOS if p.stem == name)
+    assert main([str(path), "--quick", "--no-progress"]) == 0
+    out = tmp_path / "results" / f"{name}_quick"
+    rows = read_csv(out / "results.csv")
+    for row in rows:
+        if row["kind"] == "digital_image":
+            assert 0 <= row["ss"] <= 1.05 and row["psnr_db"] > 5 and 0 < row["ssim"] <= 1
+            assert (row["source.codec"] in ("png", "raw")) == bool(row["psnr_exact"]) or row["channel"] != "ideal"
+    lossy = [r for r in rows if r["channel"] == "ideal" and r.get("source.bpp") not in (None, "")]
+    if lossy:  # on the ideal channel every lossy codec's mIoU rises with its rate, up to Monte-Carlo noise
+        for codec in {r["source.codec"] for r in lossy}:
+            curve = sorted((r["source_bits_per_pixel"], r["miou"]) for r in lossy if r["source.codec"] == codec)
+            assert curve[-1][1] >= curve[0][1] - 0.02, (codec, curve)
+        exact = [r for r in rows if r["channel"] == "ideal" and r["source.codec"] in ("png", "raw")]
+        assert exact and all(r["miou"] == r["clean_miou"] and r["images_exact"] == r["images"] for r in exact)
+    for plot in load_scenario(path).spec.plots:
+        produced = [out / f"{plot}.png", out / f"{plot}.pdf"] if plot != "bd_table" else [out / "bd_table.md"]
+        assert all(p.is_file() for p in produced), plot

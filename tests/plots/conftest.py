@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from lssc_sim.engine.results import ResultStore
 from lssc_sim.plots.base import resolve_style
 from lssc_sim.plots.catalog import PlotStyle
 
@@ -125,6 +126,10 @@ def digital_row(snr, modulation="qpsk", lost=0.0, **extra):
         "lost_miou": 0.37,
         "images": images,
         "images_lost": int(images * lost),
+        "ss": (0.97 - 0.6 * lost) / 0.97,
+        # every image exact when none is lost: psnr_db is then only the one-grey-level bound
+        "psnr_db": 101.1 if lost == 0 else 20.0 - 8.0 * lost,
+        "psnr_exact": lost == 0,
         "block_errors": int(2000 * lost),
         "scored_blocks": 4000,
         **extra,
@@ -184,6 +189,18 @@ def image_sweep(step=1):
     return rows
 
 
+def write_results(out_dir, rows):
+    """``rows`` as ``out_dir/results.csv``, through the store as the runner writes them (NaN SNR and all)."""
+    store = ResultStore(out_dir)
+    keys = []
+    for i, row in enumerate(rows):
+        key = f"k{i:03d}"
+        point = {k: v for k, v in row.items() if k in ("system", "kind", "channel", "modulation", "snr_db")}
+        store.save(key, point, row, 0.0, "run")
+        keys.append(key)
+    store.write_csv(keys)
+
+
 @pytest.fixture(params=["column", "page"])
 def style(request):
     """The resolved style of each preset."""
@@ -192,11 +209,94 @@ def style(request):
 
 @pytest.fixture
 def make():
-    """The row factories (``digital``, ``semantic``, ``ber``, ``image_sweep``) and the real rows (``real``)."""
+    """The row factories (``digital``, ``semantic``, ``ber``, ``image_sweep``, ``rate``, ``rate_sweep``), the real
+    rows (``real``) and ``write(out_dir, rows)``, which writes a results.csv."""
     return SimpleNamespace(
         digital=digital_row,
         semantic=semantic_row,
         ber=ber_row,
         image_sweep=image_sweep,
+        rate=rate_row,
+        rate_sweep=rate_sweep,
+        write=write_results,
         real=[dict(r) for r in REAL_ROWS],
     )
+
+
+# Rate curves on the ideal channel: (codec, how the points are made, bpp points, efficiency); mIoU, PSNR and SSIM
+# rise with log rate, the better codecs (larger efficiency) earlier.
+RATE_CODECS = [
+    ("jpeg", "bpp", (0.05, 0.2, 0.35, 0.6, 1.0, 1.8, 3.5), 0.0),
+    ("jpeg2000", "quality", (0.2, 0.35, 0.6, 1.0, 1.8, 3.0, 4.0), 0.6),
+    ("webp", "quality", (0.2, 0.3, 0.5, 0.9, 1.6, 3.0), 0.8),
+    ("avif", "quality", (0.2, 0.3, 0.5, 0.9, 1.6, 3.0), 1.1),
+    ("heif", "quality", (0.2, 0.3, 0.5, 0.9, 1.6, 3.0), 1.2),
+]
+CLEAN_MIOU = 0.955
+
+
+def rate_row(system, codec, bpp, miou, psnr, ssim, **extra):
+    """A digital row on the ideal channel: no SNR, no modulation, no channel code; bpp spread +-15 %."""
+    return {
+        "system": system,
+        "kind": "digital_image",
+        "channel": "ideal",
+        "snr_db": math.nan,
+        "source.codec": codec,
+        "fec.rate": 0.5,
+        "miou": miou,
+        "miou_ci_low": miou - 0.01,
+        "miou_ci_high": miou + 0.01,
+        "clean_miou": CLEAN_MIOU,
+        "lost_miou": 0.37,
+        "ss": miou / CLEAN_MIOU,
+        "psnr_db": psnr,
+        "psnr_exact": False,
+        "ssim": ssim,
+        "ms_ssim": math.nan,
+        "ms_ssim_note": "image side 64 px < 161 px of 5-scale MS-SSIM",
+        "images": 50,
+        "images_exact": 0,
+        "images_lost": 0,
+        "source_bits_per_pixel": bpp,
+        "source_bpp_min": 0.85 * bpp,
+        "source_bpp_max": 1.15 * bpp,
+        "source_bits_per_image": bpp * 4096,
+        **extra,
+    }
+
+
+def rate_sweep():
+    """JPEG (bpp targets, the lowest under its floor), JPEG 2000, WebP, AVIF and HEIF (quality sweeps) at 0.2..4
+    bpp with mIoU 0.5..0.93, PNG lossless at 12 bpp (exact), and LSSC on the ideal channel at mIoU 0.95."""
+    rows = []
+    for codec, mode, rates, efficiency in RATE_CODECS:
+        for i, bpp in enumerate(rates):
+            x = math.log2(bpp / 0.2) + efficiency  # "octaves above 0.2 bpp", shifted by the codec's efficiency
+            miou = 0.93 - 0.43 * math.exp(-0.55 * max(x, -1.0) - 0.55)
+            psnr = 25.0 + 2.8 * x
+            ssim = 1.0 - 0.35 * math.exp(-0.6 * x - 0.3)
+            if mode == "bpp":  # a target is met from below, except under the codec's floor
+                reached = bpp >= 0.1
+                knob = {"source.bpp": bpp, "images_over_target": 0 if reached else 12}
+                bpp = 0.93 * bpp if reached else 0.12
+            else:
+                knob = {"source.quality": 20 + 10 * i}
+            rows.append(rate_row(f"{codec}_ideal", codec, bpp, miou, psnr, ssim, **knob))
+    rows.append(rate_row("png_ideal", "png", 12.1, CLEAN_MIOU, 101.4, 1.0, psnr_exact=True, images_exact=50, mse=0.0))
+    rows.append(
+        {
+            "system": "lssc",
+            "kind": "semantic",
+            "channel": "ideal",
+            "snr_db": math.nan,
+            "weights": "lssc_awgn",
+            "channel_uses_per_pixel": 15.0,
+            "channel_uses_per_image": 61440,
+            "miou": 0.95,
+            "clean_miou": 0.95,
+            "ss": 1.0,
+            "images": 50,
+        }
+    )
+    return rows

@@ -127,3 +127,43 @@ def test_digital_config_rejects_unknown_codec_and_missing_segmenter(models):
         DigitalImageConfig(source={"codec": "gif"})
     assert DigitalImageConfig(receiver={"segmenter": "nope"}).check_files()
     assert DigitalImageConfig(receiver={"segmenter": str(models / "unet")}).check_files() == []
+
+
+def test_ideal_channel_delivers_the_stream_unchanged_without_link_columns(models, dataset):
+    c = run(_digital(models), dataset, math.nan, channel="ideal")
+    assert c["images_exact"] == 12 and c["images_lost"] == 0 and c["miou"] == c["clean_miou"] and c["ss"] == 1.0
+    assert c["psnr_exact"] and c["mse"] == 0 and c["ssim"] == pytest.approx(1.0)
+    assert not {"channel_uses", "channel_uses_per_pixel", "bler", "ber", "code_rate"} & set(c)
+
+
+def test_semantic_over_the_ideal_channel_scores_its_clean_miou(models, dataset):
+    c = run(SemanticConfig(weights=str(models / "lssc")).build(), dataset, math.nan, channel="ideal")
+    assert c["miou"] == c["clean_miou"] and c["ss"] == 1.0
+
+
+@pytest.mark.parametrize("codec", ["jpeg", "jpeg2000", "webp", "avif"])
+def test_rate_targets_are_met_or_counted(models, dataset, codec):
+    low, high = (run(_digital(models, source={"codec": codec, "bpp": b}), dataset, math.nan, "ideal") for b in (0.3, 3))
+    for c, target in ((low, 0.3), (high, 3)):
+        # every image is at most the target unless it is counted as over it (the codec's floor)
+        assert (c["source_bpp_max"] <= target) == (c["images_over_target"] == 0)
+        assert c["source_bpp_min"] <= c["source_bits_per_pixel"] <= c["source_bpp_max"]
+    assert high["images_over_target"] == 0 and high["source_bpp_max"] <= 3
+    assert high["source_bits_per_pixel"] > 0.8 * 3  # the search uses the budget, not just any setting under it
+    assert high["psnr_db"] > low["psnr_db"] and high["ssim"] > low["ssim"]
+
+
+def test_quality_and_ss_count_lost_images_with_their_fallback(models, dataset):
+    c = run(_digital(models), dataset, -5.0, modulation="qpsk")
+    fallback = np.full((12, 32, 32, 3), 128, np.uint8)
+    images, _ = dataset.arrays()
+    mse = np.mean((images.astype(float) - fallback) ** 2)
+    assert c["mse"] == pytest.approx(mse) and c["psnr_db"] == pytest.approx(10 * np.log10(255**2 / mse))
+    assert c["ss"] == pytest.approx(c["lost_miou"] / c["clean_miou"])
+
+
+def test_rate_target_is_refused_with_quality_or_for_lossless_codecs():
+    with pytest.raises(ValidationError, match="either quality or a bpp target"):
+        DigitalImageConfig(source={"codec": "jpeg", "quality": 50, "bpp": 0.5})
+    with pytest.raises(ValidationError, match="png is lossless"):
+        DigitalImageConfig(source={"codec": "png", "bpp": 0.5})
