@@ -27,18 +27,15 @@ a table of many codecs should still print, with the failing cells explained.
 
 from __future__ import annotations
 
-import csv
 import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.interpolate import PchipInterpolator
 
-__all__ = ["METHODS", "BdResult", "bd_quality", "bd_rate", "bd_table", "format_bd_table", "write_bd_table"]
+__all__ = ["METHODS", "BdResult", "bd_quality", "bd_rate", "bd_table"]
 
 METHODS = ("cubic", "pchip")
 
@@ -340,104 +337,3 @@ def bd_table(
         row["note"] = "; ".join(f"{', '.join(cells)}: {reason}" for reason, cells in reasons.items())
         rows.append(row)
     return rows
-
-
-def _methods_of(rows: Iterable[dict]) -> list[str]:
-    """The methods whose columns appear in ``rows``, in column order; the default ones for no rows."""
-    found: list[str] = []
-    for row in rows:
-        for key in row:
-            match = re.fullmatch(r"bd_rate_(\w+)_pct", key)
-            if match and match.group(1) not in found:
-                found.append(match.group(1))
-    return found or list(METHODS)
-
-
-def _cell(value: float, decimals: int) -> str:
-    return "n/a" if value is None or math.isnan(value) else f"{value:.{decimals}f}"
-
-
-def _md_escape(text: str) -> str:
-    # A bare "|" would end the cell.
-    return str(text).replace("|", "\\|")
-
-
-def format_bd_table(
-    rows: Sequence[dict], quality_name: str = "mIoU", rate_decimals: int = 2, quality_decimals: int = 4
-) -> str:
-    """The rows of :func:`bd_table` as a Markdown table.
-
-    Parameters
-    ----------
-    rows : sequence of dict
-        Output of :func:`bd_table`.
-    quality_name : str
-        Name of the quality in the headers ("BD-mIoU", "BD-PSNR (dB)" with ``"PSNR (dB)"``).
-    rate_decimals, quality_decimals : int
-        Decimals shown: BD-rates are percentages (2 resolves 0.01 %), BD-qualities are often small numbers
-        (an mIoU in 0..1 differs by a few thousandths), so 4 by default.
-
-    Returns
-    -------
-    str
-        A header row, the alignment row and one line per row, numbers right-aligned, NaN as "n/a" (the note
-        column says why); ends with a newline.
-    """
-    methods = _methods_of(rows)
-    header = ["Curve", "Anchor"]
-    for m in methods:
-        header += [f"BD-rate {m} (%)", f"BD-{quality_name} {m}"]
-    header.append("Note")
-    lines = [
-        "| " + " | ".join(_md_escape(h) for h in header) + " |",
-        "| --- | --- | " + "---: | " * (2 * len(methods)) + "--- |",
-    ]
-    for row in rows:
-        cells = [_md_escape(row["curve"]), _md_escape(row["anchor"])]
-        for m in methods:
-            cells.append(_cell(row.get(f"bd_rate_{m}_pct", math.nan), rate_decimals))
-            cells.append(_cell(row.get(f"bd_quality_{m}", math.nan), quality_decimals))
-        cells.append(_md_escape(row.get("note", "")))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def write_bd_table(rows: Sequence[dict], path_stem: str | Path, quality_name: str = "mIoU") -> list[Path]:
-    """Write the rows of :func:`bd_table` to ``<path_stem>.md`` (:func:`format_bd_table`) and ``<path_stem>.csv``.
-
-    Parameters
-    ----------
-    rows : sequence of dict
-        Output of :func:`bd_table`.
-    path_stem : str or Path
-        Path without suffix; missing parent folders are created. The suffixes are appended, not substituted,
-        so a stem with a dot in its name ("bd_snr_0.5") keeps it.
-    quality_name : str
-        For the Markdown headers.
-
-    Returns
-    -------
-    list of Path
-        ``[<stem>.md, <stem>.csv]``. The CSV has one column per key, in row order, floats at full precision
-        (``repr``) and NaN as ``nan``, which ``float()`` and pandas read back.
-    """
-    stem = Path(path_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    md_path = stem.parent / f"{stem.name}.md"
-    csv_path = stem.parent / f"{stem.name}.csv"
-    md_path.write_text(format_bd_table(rows, quality_name=quality_name), encoding="utf-8")
-
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    if not columns:
-        columns = ["curve", "anchor"]
-        for m in METHODS:
-            columns += [f"bd_rate_{m}_pct", f"bd_quality_{m}"]
-        columns.append("note")
-    with csv_path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: repr(float(v)) if isinstance(v, float) else v for k, v in row.items()})
-    return [md_path, csv_path]

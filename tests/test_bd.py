@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import subprocess
 import sys
@@ -276,41 +275,6 @@ def test_bd_table_rows_match_the_single_metrics():
         bd.bd_table(curves, anchor="JPEG")
     only_cubic = bd.bd_table(curves, anchor="PNG+LDPC", methods=("cubic",))
     assert "bd_rate_pchip_pct" not in only_cubic[0]
-
-
-def test_format_and_write_bd_table(tmp_path):
-    rows = bd.bd_table(_table_curves(), anchor="PNG+LDPC")
-    text = bd.format_bd_table(rows)
-    lines = text.splitlines()
-    assert lines[0] == (
-        "| Curve | Anchor | BD-rate cubic (%) | BD-mIoU cubic | BD-rate pchip (%) | BD-mIoU pchip | Note |"
-    )
-    assert set(lines[1].replace(" ", "")) <= set("|-:") and lines[1].count("---:") == 4
-    assert len(lines) == 2 + len(rows)
-    cells = [c.strip() for c in lines[2].strip("|").split("|")]
-    lssc = rows[0]
-    assert cells[:2] == ["LSSC", "PNG+LDPC"]
-    assert cells[2:6] == [
-        f"{lssc['bd_rate_cubic_pct']:.2f}",
-        f"{lssc['bd_quality_cubic']:.4f}",
-        f"{lssc['bd_rate_pchip_pct']:.2f}",
-        f"{lssc['bd_quality_pchip']:.4f}",
-    ]
-    far_cells = [c.strip() for c in lines[3].strip("|").split("|")]
-    assert far_cells[2:6] == ["n/a"] * 4 and far_cells[6] == rows[1]["note"]
-    assert "BD-PSNR (dB) cubic" in bd.format_bd_table(rows, quality_name="PSNR (dB)")
-
-    paths = bd.write_bd_table(rows, tmp_path / "sub" / "bd_snr_0.5")
-    assert [p.name for p in paths] == ["bd_snr_0.5.md", "bd_snr_0.5.csv"]
-    assert paths[0].read_text(encoding="utf-8") == text
-    with paths[1].open(newline="", encoding="utf-8") as f:
-        back = list(csv.DictReader(f))
-    assert [r["curve"] for r in back] == [r["curve"] for r in rows]
-    for got, row in zip(back, rows, strict=True):
-        assert got["note"] == row["note"]
-        for key in (k for k in row if k.startswith("bd_")):
-            value = float(got[key])
-            assert value == row[key] or (math.isnan(value) and math.isnan(row[key]))
 
 
 def test_module_imports_neither_tensorflow_nor_matplotlib():

@@ -13,13 +13,18 @@ import pytest
 
 from lssc_sim import pretrained
 from lssc_sim.channels import make_channel
-from lssc_sim.data import DatasetSpec, load_dataset
+from lssc_sim.data import DatasetSpec, image_hw, load_dataset
 from lssc_sim.seeding import seed_everything
 from lssc_sim.snr import to_no
 from lssc_sim.systems.base import PointContext
 from lssc_sim.systems.semantic import SemanticConfig
 
-SHIPPED = ("lssc_awgn", "unet_segmenter")
+SHIPPED = ("lssc_awgn", "unet_segmenter", "unet_segmenter_street")
+TRAINED_ON = {  # dataset and image size of each card
+    "lssc_awgn": ("synthetic_portraits", 128),
+    "unet_segmenter": ("synthetic_portraits", 128),
+    "unet_segmenter_street": ("synthetic_street", [64, 128]),
+}
 
 
 def test_the_shipped_models_are_there_with_matching_cards():
@@ -31,7 +36,7 @@ def test_the_shipped_models_are_there_with_matching_cards():
             assert hashlib.sha256((folder / file).read_bytes()).hexdigest() == card["sha256"][file]
             assert (folder / file).stat().st_size < 8 * 2**20  # small enough to ship
         assert card["command"] == f"python -m lssc_sim.train lssc_sim/pretrained/{name}.yaml"
-        assert card["dataset"]["name"] == "synthetic_portraits" and card["config"]["image_size"] == 128
+        assert (card["dataset"]["name"], card["config"]["image_size"]) == TRAINED_ON[name]
 
 
 def _point(name: str, split: str, num_images: int, snr_db: float, seed: int = 11):
@@ -56,8 +61,9 @@ RELOAD = """
 import sys, numpy as np
 import lssc_sim
 from lssc_sim import pretrained
+from lssc_sim.data import image_hw
 model = pretrained.load(sys.argv[1])
-x = np.random.default_rng(0).random((2, 128, 128, 3), dtype=np.float32)
+x = np.random.default_rng(0).random((2, *image_hw(model.card["config"]["image_size"]), 3), dtype=np.float32)
 np.save(sys.argv[2], np.asarray(model.segment(x)))
 """
 
@@ -66,8 +72,9 @@ np.save(sys.argv[2], np.asarray(model.segment(x)))
 def test_shipped_model_reloads_with_identical_outputs_in_a_fresh_process(name, tmp_path):
     out = tmp_path / "logits.npy"
     subprocess.run([sys.executable, "-c", RELOAD, name, str(out)], check=True, capture_output=True)
-    x = np.random.default_rng(0).random((2, 128, 128, 3), dtype=np.float32)
-    np.testing.assert_array_equal(np.load(out), np.asarray(pretrained.load(name).segment(x)))
+    model = pretrained.load(name)
+    x = np.random.default_rng(0).random((2, *image_hw(model.card["config"]["image_size"]), 3), dtype=np.float32)
+    np.testing.assert_array_equal(np.load(out), np.asarray(model.segment(x)))
 
 
 @pytest.mark.slow

@@ -87,7 +87,7 @@ def fit_problems(weights: str, dataset: Any) -> list[str]:
     if size is not None and image_hw(size) != dataset.hw:
         trained = "x".join(map(str, image_hw(size)))
         problems.append(
-            f"weights {weights!r} were trained on {trained} (height x width) images; the dataset has "
+            f"weights {weights!r} were trained on {trained} images (height x width); the dataset has "
             f"image_size {json.dumps(dataset.image_size)} (expected {json.dumps(size)})"
         )
     trained_on = (card.get("dataset") or config.get("dataset") or {}).get("name")

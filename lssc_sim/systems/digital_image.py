@@ -35,6 +35,7 @@ from lssc_sim.systems.image_scoring import CachedSegmenter, dataset_confusion, s
 
 QUICK_RATE_TARGETS = 4  # rate targets a --quick run keeps
 MAX_DECODED = 4096  # decoded images remembered (oldest dropped first): 48 KiB each at 128x128
+_SEGMENTERS: dict[str, CachedSegmenter] = {}  # per process, by weights name: masks cached by image content
 
 
 class SourceSpec(BaseModel):
@@ -131,8 +132,11 @@ class DigitalImageRun:
         import tensorflow as tf
 
         self.config = config
-        model = pretrained.load(config.receiver.segmenter)
-        self.segmenter = CachedSegmenter(tf.function(model.segment, reduce_retracing=True))
+        name = config.receiver.segmenter
+        if name not in _SEGMENTERS:  # shared by every variant of a sweep: loaded, traced and cached once
+            model = pretrained.load(name)
+            _SEGMENTERS[name] = CachedSegmenter(tf.function(model.segment, reduce_retracing=True))
+        self.segmenter = _SEGMENTERS[name]
         self.quality = CachedQuality()
         self._links: dict[tuple[str, str], object] = {}
         self._streams: dict[str, tuple[list[bytes], list[float], list[bool]]] = {}
