@@ -156,12 +156,12 @@ def _mean_delta(
                 if x_name == "rate":  # log rate only stalls, at a rate listed with two qualities
                     tied = np.unique(shown[1:][step == 0])
                     return math.nan, (
-                        f"{who} has several qualities at rate {np.array2string(tied, precision=4, separator=', ')}; "
+                        f"{who} has several qualities at rate {np.array2string(tied, precision=4, separator=', ', max_line_width=10**6)}; "
                         "pchip needs one quality per rate, the cubic fit does not"
                     )
                 return math.nan, (
                     f"{who} {x_name} is not strictly monotone in rate (in rate order: "
-                    f"{np.array2string(x, precision=4, separator=', ')}); pchip needs it, the cubic fit does not"
+                    f"{np.array2string(x, precision=4, separator=', ', max_line_width=10**6)}); pchip needs it, the cubic fit does not"
                 )
         curves.append((x, y))
 

@@ -127,8 +127,8 @@ def rate_styles(rows: list[Row]) -> LineStyles:
 
 
 def floor_notes(rows: list[Row]) -> list[str]:
-    """``JPEG: 12 of 50 images above the 0.05 bpp target, 3 of 50 above 0.1 bpp (codec floor)``, one line for
-    all codecs; none when every image met its target (or no row had one)."""
+    """``codec floors (images over the target): JPEG at 0.05-0.3 bpp targets (1-50 of 50), WebP at ...``, one
+    line for all codecs; none when every image met its target (or no row had one)."""
     codecs = codec_names(rows)
     over: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
     for row in rows:
@@ -137,12 +137,11 @@ def floor_notes(rows: list[Row]) -> list[str]:
             over[codecs[row["system"]]].append((float(row["source.bpp"]), count, int(row["images"])))
     parts = []
     for codec, misses in over.items():
-        misses.sort()
-        bpp, k, n = misses[0]
-        words = [f"{k} of {n} images above the {bpp:g} bpp target"]
-        words += [f"{k} of {n} above {bpp:g} bpp" for bpp, k, n in misses[1:]]
-        parts.append(f"{codec}: {', '.join(words)} (codec floor)")
-    return ["; ".join(parts)] if parts else []
+        targets, counts, n = sorted({m[0] for m in misses}), [m[1] for m in misses], misses[0][2]
+        where = f"{targets[0]:g}" if len(targets) == 1 else f"{targets[0]:g}-{targets[-1]:g}"
+        many = f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
+        parts.append(f"{codec} at {where} bpp target{'s' * (len(targets) > 1)} ({many} of {n})")
+    return [f"codec floors (images over the target): {', '.join(parts)}"] if parts else []
 
 
 def _value(row: Row, metric: str) -> float:

@@ -281,8 +281,8 @@ def _command() -> str:
     """The command line that is running, without machine paths: ``python -m lssc_sim.train CONFIG`` or
     ``python run_scenario.py SCENARIO``."""
     program = Path(sys.argv[0])
-    if program.name == "train.py" and program.parent.name == "lssc_sim":
-        program_text = "-m lssc_sim.train"
+    if program.name == "__main__.py" and program.parent.name == "train" and program.parent.parent.name == "lssc_sim":
+        program_text = "-m lssc_sim.train"  # python -m runs lssc_sim/train/__main__.py
     else:
         program_text = program.name
     return " ".join(["python", program_text, *sys.argv[1:]])

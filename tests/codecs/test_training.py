@@ -157,3 +157,12 @@ def test_evaluate_of_a_perfect_model_gives_miou_one(tmp_path):
     scores = evaluate(Oracle(), spec, batch_size=4)
     assert scores["miou"] == 1.0 and scores["pixel_accuracy"] == 1.0
     assert all(math.isnan(v) or v == 1.0 for v in scores["per_class_iou"])
+
+
+def test_the_card_records_the_command_without_machine_paths(monkeypatch):
+    from lssc_sim.train import loop
+
+    monkeypatch.setattr("sys.argv", ["/any/where/lssc_sim/train/__main__.py", "my.yaml"])
+    assert loop._command() == "python -m lssc_sim.train my.yaml"
+    monkeypatch.setattr("sys.argv", ["/any/where/run_scenario.py", "s.yaml"])
+    assert loop._command() == "python run_scenario.py s.yaml"

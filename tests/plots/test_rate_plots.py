@@ -183,13 +183,13 @@ def test_codec_floor_is_stated_and_ringed(make):
     rows = make.rate_sweep()
     fig = _build(rate.miou_bpp_figure, rows)
     title = " ".join(fig.get_suptitle().split())
-    assert "JPEG: 12 of 50 images above the 0.05 bpp target (codec floor)" in title
+    assert "codec floors (images over the target): JPEG at 0.05 bpp target (12 of 50)" in title
     rings = [line for line in fig.axes[0].get_lines() if line.get_marker() == "o" and line.get_mfc() == "none"]
     assert [list(r.get_xdata()) for r in rings if len(r.get_xdata())] == [[0.12]]
     plt.close(fig)
     more = rows + [make.rate("jpeg_ideal", "jpeg", 0.11, 0.5, 20.0, 0.5, **{"source.bpp": 0.08}, images_over_target=3)]
     assert rate.floor_notes(rate.rate_rows(more)) == [
-        "JPEG: 12 of 50 images above the 0.05 bpp target, 3 of 50 above 0.08 bpp (codec floor)"
+        "codec floors (images over the target): JPEG at 0.05-0.08 bpp targets (3-12 of 50)"
     ]
     clean = [r for r in rows if r.get("images_over_target", 0) == 0]
     assert rate.floor_notes(rate.rate_rows(clean)) == []

@@ -1,0 +1,258 @@
+"""The Ray executor on a local Ray runtime of 2 CPUs: the local executor's results on a ber and an image scenario,
+a worker killed mid-run, a resumed run, Ctrl-C on the driver, the manifest."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+import pytest
+
+from lssc_sim.engine.results import TIMING_COUNTERS, ResultStore
+from lssc_sim.engine.runner import run_scenario
+from lssc_sim.engine.scenario import load_scenario
+
+needs_ray = pytest.mark.skipif(find_spec("ray") is None, reason="the ray extra is not installed")
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 300  # seconds: generous, a loaded 2-core machine starts Ray and TensorFlow slowly
+
+BER = """
+name: ray_ber
+seed: 5
+systems:
+  uncoded: {{kind: ber, max_bits: {max_bits}, target_bit_errors: 100000000}}
+sweep:
+  snr_db: [{snrs}]
+  channel: [awgn, {{name: rayleigh, coherence: block, block_length: 16}}]
+  modulation: [qpsk, 16qam]
+plots: []
+"""
+
+# Both image systems of the main job at its --quick size on 3 images and 2 SNRs (one below the digital cliff)
+IMAGES = """
+name: ray_images
+seed: 1
+dataset: {name: synthetic_portraits, split: test, num_images: 3, image_size: 128, seed: 0}
+systems:
+  lssc: {kind: semantic, weights: lssc_awgn}
+  png_ldpc:
+    kind: digital_image
+    source: {codec: png}
+    fec: {code: ldpc5g, k: 4032, rate: 0.5, decoder: fast}
+    receiver: {mode: strict, segmenter: unet_segmenter}
+sweep: {snr_db: [2, 12], channel: [awgn], modulation: [qpsk]}
+plots: []
+"""
+
+
+def write(tmp_path: Path, text: str, **fields) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text.format(**fields) if fields else text)
+    return path
+
+
+def point_counters(out: Path) -> dict[str, dict]:
+    """Every stored Point's parameters and counters, timings left out: what must not depend on the executor."""
+    stored = {}
+    for path in (out / "points").glob("*.json"):
+        record = json.loads(path.read_text())
+        counters = {k: v for k, v in record["counters"].items() if k not in TIMING_COUNTERS}
+        stored[record["key"]] = {"params": record["params"], "counters": counters}
+    return stored
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    assert (a / "results.csv").read_text() == (b / "results.csv").read_text()
+    assert point_counters(a) == point_counters(b)
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    """One local Ray runtime of 2 CPUs for the module (it takes seconds to start), shut down at the end."""
+    from lssc_sim.engine.ray_executor import require_ray
+
+    ray = require_ray()  # also keeps Ray from warning that it enabled token authentication
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def ber_runs(ray_runtime, tmp_path_factory):
+    """The ber scenario (8 Points) run by the local and by the Ray executor, into two folders."""
+    tmp = tmp_path_factory.mktemp("ber")
+    scenario = load_scenario(write(tmp, BER, max_bits=24_000, snrs="0, 6"))
+    local = run_scenario(scenario, tmp / "local", progress=False)
+    on_ray = run_scenario(scenario, tmp / "ray", executor="ray", workers=2, progress=False)
+    return scenario, tmp / "local", tmp / "ray", local, on_ray
+
+
+@needs_ray
+def test_ber_scenario_same_results_as_local(ber_runs):
+    _, local_out, ray_out, local, on_ray = ber_runs
+    assert local.computed == on_ray.computed == 8 and on_ray.skipped == 0
+    assert_same_results(local_out, ray_out)
+
+
+@needs_ray
+def test_manifest_records_ray_and_the_cluster(ber_runs):
+    _, _, ray_out, _, _ = ber_runs
+    manifest = json.loads((ray_out / "manifest.json").read_text())
+    assert manifest["executor"] == "ray" and manifest["status"] == "finished"
+    assert manifest["workers"] == 2 and manifest["threads_per_worker"] == 1  # a runtime already running: 1
+    assert manifest["points_computed"] == 8 and manifest["points_skipped"] == 0
+    import ray
+
+    info = manifest["ray"]
+    assert info["version"] == ray.__version__ and info["nodes"] == 1 and info["cpus"] == 2
+    assert info["node_list"][0]["cpus"] == 2 and info["node_list"][0]["ip"]
+    assert len(manifest["runs"]) == 1
+
+
+@needs_ray
+def test_image_scenario_same_results_as_local(ray_runtime, tmp_path):
+    scenario = load_scenario(write(tmp_path, IMAGES), quick=True)
+    run_scenario(scenario, tmp_path / "local", progress=False)
+    on_ray = run_scenario(scenario, tmp_path / "ray", executor="ray", workers=2, progress=False)
+    assert on_ray.computed == 4
+    assert_same_results(tmp_path / "local", tmp_path / "ray")
+    rows = point_counters(tmp_path / "ray").values()
+    assert {r["params"]["kind"] for r in rows} == {"semantic", "digital_image"}
+
+
+@needs_ray
+def test_resumed_run_computes_only_the_missing_points(ber_runs, tmp_path):
+    scenario, local_out, ray_out, _, _ = ber_runs
+    out = tmp_path / "partial"
+    shutil.copytree(ray_out, out)
+    store = ResultStore(out)
+    removed = [p.key for p in scenario.points()[::3]]  # as if the run had stopped before these
+    for key in removed:
+        store.path(key).unlink()
+    kept = {p.name: p.read_text() for p in store.points_dir.glob("*.json")}
+    again = run_scenario(scenario, out, executor="ray", workers=2, progress=False)
+    assert (again.computed, again.skipped) == (len(removed), 8 - len(removed))
+    for name, text in kept.items():  # a stored Point is never recomputed
+        assert store.points_dir.joinpath(name).read_text() == text
+    assert_same_results(local_out, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["points_computed"] for r in manifest["runs"]] == [8, len(removed)]
+
+
+def _proc_title(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@needs_ray
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the worker's title from /proc")
+def test_worker_killed_mid_point_is_retried_and_the_run_completes(ray_runtime, tmp_path):
+    ray = ray_runtime
+    scenario = load_scenario(write(tmp_path, BER, max_bits=400_000, snrs="0, 2, 4, 6, 8"))  # 20 Points
+    out = tmp_path / "killed"
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["summary"] = run_scenario(scenario, out, executor="ray", workers=2, progress=False)
+        except BaseException as exc:  # re-raised by the test below
+            outcome["error"] = exc
+
+    runner = threading.Thread(target=run, daemon=True)
+    runner.start()
+    deadline = time.monotonic() + TIMEOUT
+    names: list[str] = []
+    while runner.is_alive() and time.monotonic() < deadline and not names:
+        names = sorted(n for n in ray.util.list_named_actors() if n.startswith("lssc_sim:"))
+        time.sleep(0.05)
+    assert names, outcome.get("error", "the run's actors never appeared")
+    actor = ray.get_actor(names[0])
+    pid = ray.get(actor.pid.remote(), timeout=TIMEOUT)
+    # Ray titles an actor's process "ray::PointWorker.run" while it runs a Point: kill it then, mid-Point
+    while runner.is_alive() and time.monotonic() < deadline and "PointWorker.run" not in _proc_title(pid):
+        time.sleep(0.01)
+    stored_before = len(list((out / "points").glob("*.json")))
+    os.kill(pid, signal.SIGKILL)
+    assert stored_before < 20, "the run finished before its worker could be killed; make the Points slower"
+    assert ray.get(actor.pid.remote(), timeout=TIMEOUT) != pid  # Ray restarted the actor in a new process
+    runner.join(TIMEOUT)
+    assert not runner.is_alive(), "the run did not finish after its worker was killed"
+    if "error" in outcome:
+        raise outcome["error"]
+    assert outcome["summary"].computed == 20
+    run_scenario(scenario, tmp_path / "local", progress=False)
+    assert_same_results(tmp_path / "local", out)
+
+
+def _terminal_sigint() -> None:
+    """SIGINT as a terminal's foreground job gets it (see test_runner: inherited ignore and mask reset)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@needs_ray
+def test_ctrl_c_on_the_driver_leaves_whole_points_and_the_rerun_resumes(tmp_path):
+    path = write(tmp_path, BER, max_bits=400_000, snrs="0, 2, 4, 6, 8")  # 20 Points
+    out = tmp_path / "interrupted"
+    cmd = [sys.executable, str(REPO / "run_scenario.py"), str(path), "--out", str(out), "--no-progress"]
+    cmd += ["--executor", "ray", "--workers", "2"]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_terminal_sigint,
+    )
+    deadline = time.monotonic() + TIMEOUT
+    while proc.poll() is None and time.monotonic() < deadline and len(list(out.glob("points/*.json"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the whole process group
+    output, _ = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 130, output
+    assert "rerun the same command to resume" in output and "Traceback" not in output
+    stored = list(out.glob("points/*.json"))
+    assert 3 <= len(stored) < 20
+    assert all(json.loads(p.read_text())["key"] == p.stem for p in stored)  # every stored Point is whole
+    assert not list(out.glob("points/.*.tmp"))
+    rerun = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"{20 - len(stored)} Points computed, {len(stored)} already stored" in rerun.stdout
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [r["status"] for r in manifest["runs"]] == ["interrupted", "finished"]
+
+
+def test_missing_ray_or_misplaced_address_is_refused(monkeypatch, tmp_path, capsys):
+    from lssc_sim.cli import main
+    from lssc_sim.engine.ray_executor import require_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an import of an absent package does
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[ray\]'"):
+        require_ray()
+    scenario = load_scenario(write(tmp_path, BER, max_bits=1000, snrs="0"))
+    with pytest.raises(ImportError, match="optional extra"):
+        run_scenario(scenario, tmp_path / "out", executor="ray", progress=False)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+    with pytest.raises(ValueError, match="address names the Ray cluster"):
+        run_scenario(scenario, tmp_path / "out", address="auto", progress=False)
+    for args, message in [
+        (["--executor", "ray"], "pip install -e '.[ray]'"),
+        (["--address", "auto"], "--address names the Ray cluster of --executor ray"),
+        (["--executor", "process", "--address", "auto"], "found --executor process"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            main([str(tmp_path / "scenario.yaml"), "--out", str(tmp_path / "out"), *args])
+        assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
