@@ -175,3 +175,21 @@ def test_rate_target_is_refused_with_quality_or_for_lossless_codecs():
 def test_raw_images_arrive_exactly_through_the_link(models, dataset):
     c = run(_digital(models, source={"codec": "raw"}), dataset, 20.0, modulation="16qam")
     assert c["images_exact"] == 12 and c["psnr_exact"] and c["source_bpp_min"] > 24  # 24 bpp and the header
+
+
+def test_both_image_systems_take_non_square_street_images(tmp_path):
+    tiny = {**TINY, "image_size": [32, 64], "epochs": 1, "train_images": 16, "val_images": 8}
+    street = {"name": "synthetic_street"}
+    train(
+        TrainConfig(codec="lssc", depth=2, channel="awgn", dataset=street, **tiny),
+        out_dir=tmp_path / "l",
+        progress=False,
+    )
+    train(TrainConfig(codec="unet", depth=2, dataset=street, **tiny), out_dir=tmp_path / "u", progress=False)
+    data = load_dataset(DatasetSpec(name="synthetic_street", num_images=4, image_size=[32, 64]))
+    semantic = run(SemanticConfig(weights=str(tmp_path / "l")).build(), data, 10.0)
+    assert semantic["channel_uses_per_pixel"] == pytest.approx(semantic["channel_uses_per_image"] / (32 * 64))
+    digital = DigitalImageConfig(source={"codec": "webp", "bpp": 1.0}, receiver={"segmenter": str(tmp_path / "u")})
+    assert DigitalImageConfig(receiver={"segmenter": str(tmp_path / "u")}).check_files(data.spec) == []
+    c = run(digital.build(), data, 20.0, modulation="qpsk")
+    assert c["images_lost"] == 0 and c["source_bpp_max"] <= 1.0 and len(c["per_class_iou"]) == 8
