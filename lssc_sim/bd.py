@@ -101,6 +101,11 @@ def _clean_curve(rate: ArrayLike, quality: ArrayLike, who: str) -> tuple[np.ndar
     return r, q
 
 
+def _listed(values: np.ndarray) -> str:
+    """``[0.343, 0.3446, 0.4052]``: values to 4 significant digits on one line (a reason lands in table cells)."""
+    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
+
+
 def _span(values: np.ndarray) -> str:
     return f"{values.min():.4g}..{values.max():.4g}"
 
@@ -156,12 +161,12 @@ def _mean_delta(
                 if x_name == "rate":  # log rate only stalls, at a rate listed with two qualities
                     tied = np.unique(shown[1:][step == 0])
                     return math.nan, (
-                        f"{who} has several qualities at rate {np.array2string(tied, precision=4, separator=', ', max_line_width=10**6)}; "
+                        f"{who} has several qualities at rate {_listed(tied)}; "
                         "pchip needs one quality per rate, the cubic fit does not"
                     )
                 return math.nan, (
                     f"{who} {x_name} is not strictly monotone in rate (in rate order: "
-                    f"{np.array2string(x, precision=4, separator=', ', max_line_width=10**6)}); pchip needs it, the cubic fit does not"
+                    f"{_listed(x)}); pchip needs it, the cubic fit does not"
                 )
         curves.append((x, y))
 

@@ -26,13 +26,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
     parser.add_argument(
         "--executor",
-        choices=["local", "process"],
+        choices=["local", "process", "ray"],
         default="local",
-        help="run Points in this process (local) or in a pool of processes (default: local)",
+        help="run Points in this process (local), in a pool of processes (process) or on Ray actors, on a local "
+        "Ray runtime or a Ray cluster (ray; pip install -e '.[ray]') (default: local)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="processes of the process executor (default: 2)")
     parser.add_argument(
-        "--threads", type=int, help="threads per worker of the process executor (default: the cores shared out)"
+        "--workers", type=int, default=2, help="processes of the process executor, actors of ray (default: 2)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="threads per worker of the process and ray executors (default: the cores shared out; 1 on a cluster)",
+    )
+    parser.add_argument(
+        "--address",
+        help="running Ray cluster of --executor ray: auto (the one this machine belongs to) or ray://HOST:PORT "
+        "(default: a local Ray runtime of --workers CPUs)",
     )
     parser.add_argument("--force", action="store_true", help="recompute Points that are already stored")
     parser.add_argument("--plot-only", action="store_true", help="remake the plots from results.csv only")
@@ -57,11 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be >= 1; found {args.workers}")
-    if args.threads is not None and (args.threads < 1 or args.executor != "process"):
+    if args.threads is not None and (args.threads < 1 or args.executor == "local"):
         parser.error(
-            f"--threads sizes the workers of --executor process and must be >= 1; found {args.threads}"
+            f"--threads sizes the workers of --executor process or ray and must be >= 1; found {args.threads}"
             f" with --executor {args.executor}"
         )
+    if args.address is not None and args.executor != "ray":
+        parser.error(f"--address names the Ray cluster of --executor ray; found --executor {args.executor}")
+    if args.executor == "ray" and not args.plot_only and not args.list:
+        from importlib.util import find_spec
+
+        if find_spec("ray") is None:
+            parser.error("--executor ray needs Ray, an optional extra: pip install -e '.[ray]'")
     configure_logging(args.verbose)
     if args.list:
         print_known()
@@ -92,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                 force=args.force,
                 progress=not args.no_progress,
                 threads=args.threads,
+                address=args.address,
             )
         except KeyboardInterrupt:
             print(

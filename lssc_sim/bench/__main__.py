@@ -29,8 +29,8 @@ subcommands (times on 2 cores):
   bler      BLER against Eb/N0 of both decoders on identical LLRs (QPSK, AWGN, k = 4032, rate 1/2), the Eb/N0
             of each at BLER 1e-2 and their gap; JSON and a figure in results/bench/. About 5 minutes.
   scaling   sweep time against the number of Points and of images (local executor), then the main job from
-            scratch on the process executor with 1 and 2 single-threaded workers and on the local executor,
-            with the memory of all processes. About 10 minutes.
+            scratch on the process executor and on Ray (with the ray extra) with 1 and 2 single-threaded
+            workers and on the local executor, with the memory of all processes. About 15 minutes.
   mainjob   a scenario (default: the main job, scenarios/awgn_sweep.yaml) run from scratch in a child process
             as a user runs it: wall time, time by stage (source coding, LDPC encoding, channel and demapping,
             LDPC decoding, source decoding, segmentation; the semantic codec's encoding, channel, decoding) and
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     p_scaling.add_argument("--json", type=Path, default=OUT_DIR / "scaling.json")
     p_main = sub.add_parser("mainjob", help="time by stage and peak memory of the main job, from scratch")
     p_main.add_argument("scenario", nargs="?", type=Path, default=MAIN_JOB)
-    p_main.add_argument("--executor", choices=["local", "process"], default="local")
+    p_main.add_argument("--executor", choices=["local", "process", "ray"], default="local")
     p_main.add_argument("--workers", type=int, default=2, help="process executor's workers")
     p_main.add_argument("--threads", type=int, help="threads per worker (default: the cores shared out)")
     p_main.add_argument("--out", type=Path, help="keep the results in this (empty) folder")
@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             f"process executor, 2 workers vs 1 (1 thread each): {res['process_speedup_2_vs_1_worker']:.2f}x; "
             f"2 workers vs local (all cores in one process): {res['local_vs_2_workers']:.2f}x"
         )
+        if res.get("ray_speedup_2_vs_1_worker") is not None:
+            print(f"ray executor, 2 workers vs 1 (1 thread each): {res['ray_speedup_2_vs_1_worker']:.2f}x")
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1))
         print(f"wrote {args.json}")

@@ -1,5 +1,5 @@
 """Whole-run benchmarks: the main job (or any scenario) from scratch in a child process, time by stage and the
-memory of all its processes; the executors' scaling.
+memory of all its processes (Ray's too); the executors' scaling.
 """
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 MAIN_JOB = Path("scenarios/awgn_sweep.yaml")
@@ -18,16 +19,18 @@ def bench_scaling(
     image_counts: tuple[int, ...] = (25, 50, 100),
     scenario: Path = MAIN_JOB,
 ) -> dict:
-    """Sweep wall time against the number of Points and of images (local executor), and the process
-    executor's scaling on ``scenario`` (the main job).
+    """Sweep wall time against the number of Points and of images (local executor), and the process and the
+    Ray executors' scaling on ``scenario`` (the main job).
 
     Every Point of the Points sweep is the same amount of work: ``max_bits`` payload bits of the fast LDPC link
     (QPSK, k = 4032, rate 1/2, AWGN) above its cliff, where the error targets are never reached. The images
     sweep runs the PNG + LDPC digital image system at 3 SNRs above its cliff on ``image_counts`` images.
 
     The executor runs are whole runs from scratch (:func:`bench_main_job`): the process executor with 1 and with
-    2 single-threaded workers (how the executor scales with the processes it is given), and the local executor
-    (one process, every core in its TensorFlow and numba pools) beside 2 workers (which to use on this machine).
+    2 single-threaded workers (how the executor scales with the processes it is given), the local executor
+    (one process, every core in its TensorFlow and numba pools) beside 2 workers (which to use on this machine),
+    and, where the ``ray`` extra is installed, the Ray executor with 1 and 2 single-threaded workers on a local
+    Ray runtime it starts (its start-up counted; its memory includes Ray's own processes: GCS, raylet, agents).
     """
     import tempfile
 
@@ -78,6 +81,10 @@ def bench_scaling(
         "process_2_workers_1_thread": bench_main_job(scenario, "process", 2, threads=1),
         "local": bench_main_job(scenario, "local"),
     }
+    ray = find_spec("ray") is not None
+    if ray:
+        runs["ray_1_worker_1_thread"] = bench_main_job(scenario, "ray", 1, threads=1)
+        runs["ray_2_workers_1_thread"] = bench_main_job(scenario, "ray", 2, threads=1)
     wall = {name: run["wall_seconds"] for name, run in runs.items()}
     return {
         "points": list(points),
@@ -91,6 +98,7 @@ def bench_scaling(
         "executor_runs": runs,
         "process_speedup_2_vs_1_worker": wall["process_1_worker_1_thread"] / wall["process_2_workers_1_thread"],
         "local_vs_2_workers": wall["local"] / wall["process_2_workers_1_thread"],
+        "ray_speedup_2_vs_1_worker": wall["ray_1_worker_1_thread"] / wall["ray_2_workers_1_thread"] if ray else None,
     }
 
 
@@ -145,7 +153,7 @@ def bench_main_job(
             "--executor",
             executor,
         ]
-        if executor == "process":
+        if executor in ("process", "ray"):
             command += ["--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
         t0 = time.perf_counter()
         child = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
@@ -167,7 +175,7 @@ def bench_main_job(
     return {
         "scenario": str(scenario),
         "executor": executor,
-        "workers": workers if executor == "process" else 1,
+        "workers": workers if executor != "local" else 1,
         "threads_per_worker": threads,
         "points": points,
         "wall_seconds": wall,
@@ -179,8 +187,8 @@ def bench_main_job(
 
 
 def describe_run(run: dict) -> str:
-    """``local`` or ``process, 2 workers x 1 thread`` for a :func:`bench_main_job` result."""
+    """``local``, ``process, 2 workers x 1 thread`` or ``ray, ...`` for a :func:`bench_main_job` result."""
     if run["executor"] == "local":
         return "local"
     threads = run["threads_per_worker"] or "default"
-    return f"process, {run['workers']} worker{'s' if run['workers'] > 1 else ''} x {threads} thread(s)"
+    return f"{run['executor']}, {run['workers']} worker{'s' if run['workers'] > 1 else ''} x {threads} thread(s)"

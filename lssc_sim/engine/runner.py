@@ -1,7 +1,8 @@
 """Runs a scenario's Points with a chosen executor, storing each one as soon as it finishes.
 
-Each Point's random stream is seeded from (scenario seed, Point key), so the local and the process executor
-write identical results, in any order. Points already stored are skipped (resume), unless ``force``.
+Each Point's random stream is seeded from (scenario seed, Point key), so the local, the process and the Ray
+executor (:mod:`lssc_sim.engine.ray_executor`) write identical results, in any order. Points already stored are
+skipped (resume), unless ``force``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from lssc_sim.snr import to_no
 from lssc_sim.systems.base import Counters, PointContext
 
 log = logging.getLogger(__name__)
-EXECUTORS = ("local", "process")
+EXECUTORS = ("local", "process", "ray")
 
 
 @dataclass
@@ -47,6 +48,7 @@ def run_scenario(
     force: bool = False,
     progress: bool = True,
     threads: int | None = None,
+    address: str | None = None,
 ) -> RunSummary:
     """Simulate every Point not yet stored, then write results.csv and manifest.json.
 
@@ -56,28 +58,44 @@ def run_scenario(
         A validated scenario.
     out_dir : str or Path
         Results folder (``results/<name>`` by convention).
-    executor : {"local", "process"}
-        ``local`` runs in this process; ``process`` in a pool of ``workers`` spawned processes.
+    executor : {"local", "process", "ray"}
+        ``local`` runs in this process; ``process`` in a pool of ``workers`` spawned processes; ``ray`` on
+        ``workers`` Ray actors, on a local Ray runtime or the cluster at ``address`` (the optional extra
+        ``pip install -e '.[ray]'``).
     workers : int
-        Pool size of the process executor.
+        Pool size of the process and the Ray executor.
     force : bool
         Recompute stored Points too.
     progress : bool
         Show a tqdm progress bar with ETA.
     threads : int, optional
-        Threads of each worker's TensorFlow and numba pools (process executor); default: the cores shared
-        out, ``cpu_count // workers``, so the pool never oversubscribes the machine.
+        Threads of each worker's TensorFlow and numba pools (process and Ray executors); default: the cores
+        shared out, ``cpu_count // workers``, so the pool never oversubscribes the machine (1 on a Ray cluster).
+    address : str, optional
+        The running Ray cluster of the Ray executor (``auto``, ``ray://host:port``); default: a local runtime.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
     if workers < 1:
         raise ValueError(f"expected workers >= 1, found {workers}")
-    if threads is not None and (threads < 1 or executor != "process"):
+    if threads is not None and (threads < 1 or executor == "local"):
         raise ValueError(
-            f"threads sizes the process executor's workers and must be >= 1; found {threads} "
+            f"threads sizes the process executor's (or the ray executor's) workers and must be >= 1; found {threads} "
             f"with the {executor} executor"
         )
-    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    if address is not None and executor != "ray":
+        raise ValueError(f"address names the Ray cluster of the ray executor; found the {executor} executor")
+    if executor == "ray":
+        from lssc_sim.engine.ray_executor import require_ray, run_on_ray
+
+        require_ray(address)  # before anything is written: the extra may not be installed
+    # what ran the Points, for the manifest; the Ray executor fills in its own once connected
+    pool: dict[str, Any] = {"workers": 1, "threads_per_worker": None}
+    if executor == "process":
+        threads = threads or max(1, (os.cpu_count() or 1) // workers)
+        pool.update(workers=workers, threads_per_worker=threads)
+    elif executor == "ray":
+        pool.update(workers=workers, ray=None)
     store = ResultStore(out_dir)
     started, t0 = utc_now(), time.perf_counter()
     points = scenario.points()
@@ -99,8 +117,10 @@ def run_scenario(
             for point in todo:
                 done.append(_run_and_store(scenario, point, store.root, run_id))
                 bar.update()
-        else:
+        elif executor == "process":
             _run_pool(scenario, todo, store.root, run_id, workers, threads, bar, done)
+        else:
+            run_on_ray(scenario, todo, store, run_id, workers, threads, address, bar, done, pool)
         status = "finished"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -119,8 +139,7 @@ def run_scenario(
                 started,
                 scenario=str(scenario.path),
                 executor=executor,
-                workers=workers if executor == "process" else 1,
-                threads_per_worker=threads if executor == "process" else None,
+                **pool,
                 points_total=len(points),
                 points_computed=computed,
                 points_skipped=len(points) - len(todo),

@@ -162,7 +162,7 @@ def test_plot_only_without_results_is_an_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "args", [["--executor", "ray"], ["--workers", "x"], ["--threads", "1"], ["--executor", "process", "--threads", "0"]]
+    "args", [["--address", "auto"], ["--workers", "x"], ["--threads", "1"], ["--executor", "process", "--threads", "0"]]
 )
 def test_cli_rejects_bad_arguments(tmp_path, args):
     with pytest.raises(SystemExit) as info:
