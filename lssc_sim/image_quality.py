@@ -42,7 +42,8 @@ def quality_counters(received: np.ndarray, sent: np.ndarray, batch_size: int = 6
     -------
     dict
         ``mse`` (grey levels squared, over all samples), ``psnr_db`` (peak 255; the bound of one level wrong
-        in one sample where ``mse`` is 0), ``psnr_exact`` (``mse`` is 0), ``ssim`` (mean over images),
+        in one sample where ``mse`` is 0), ``psnr_exact`` (``mse`` is 0), ``images_exact`` (images received
+        exactly), ``ssim`` (mean over images),
         ``ms_ssim`` (mean over images; NaN where the image is too small) and ``ms_ssim_note`` (why it is NaN,
         else empty).
     """
@@ -81,6 +82,7 @@ def summarize(squared: np.ndarray, ssim: np.ndarray, ms_ssim: np.ndarray, shape:
         "mse": total / samples,
         "psnr_db": 10.0 * math.log10(255.0**2 * samples / (1.0 if exact else total)),
         "psnr_exact": exact,
+        "images_exact": int(np.count_nonzero(squared == 0)),
         "ssim": float(ssim.mean()),
         "ms_ssim": float(ms_ssim.mean()) if not note else math.nan,
         "ms_ssim_note": note,

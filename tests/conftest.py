@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import pytest
 
@@ -29,3 +31,17 @@ def _seed() -> np.random.Generator:
 def rng(_seed: np.random.Generator) -> np.random.Generator:
     """A NumPy generator seeded with 42 (fresh for each test)."""
     return _seed
+
+
+def _terminal_sigint() -> None:
+    """SIGINT as a terminal's foreground job gets it. A child inherits an ignored disposition (background jobs of
+    a shell) and a blocked signal mask (set by threads of libraries earlier tests loaded), and either would make
+    the run deaf to Ctrl-C; this resets both in the child before it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@pytest.fixture
+def terminal_sigint():
+    """``preexec_fn`` for a child process that must receive Ctrl-C (see :func:`_terminal_sigint`)."""
+    return _terminal_sigint

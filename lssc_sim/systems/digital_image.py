@@ -203,7 +203,6 @@ class DigitalImageRun:
             "images_lost": sum(lost.values()),
             "images_lost_crc": lost["crc"],
             "images_undecodable": sum(v for k, v in lost.items() if k != "crc"),
-            "images_exact": int(sum(np.array_equal(r, x) for r, x in zip(received, images, strict=True))),
             **quality,
             **rate,
             **link_counters,

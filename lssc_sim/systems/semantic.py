@@ -132,15 +132,15 @@ class SemanticRun:
             per_image.append(per_image_confusion(pred, target, ds.num_classes, ds.ignore_index))
             seconds["decoding"] += time.perf_counter() - t
         t = time.perf_counter()
-        clean = self._clean(data_key, ctx.dataset, sent, masks)
+        clean = self._clean(data_key, ctx.dataset, sent, masks).miou()
         seconds["decoding"] += time.perf_counter() - t
         score = scores(np.concatenate(per_image), ds.ignore_index)
         uses = channel_uses_of(self.shapes)
         pixels = images.shape[1] * images.shape[2]
         return {
             **score,
-            "clean_miou": clean.miou(),
-            "ss": score["miou"] / clean.miou() if clean.miou() > 0 else float("nan"),  # seed 004 eq. 1
+            "clean_miou": clean,
+            "ss": score["miou"] / clean if clean > 0 else float("nan"),  # seed 004 eq. 1
             "images": len(images),
             "channel_uses": uses * len(images),
             "channel_uses_per_image": uses,

@@ -221,15 +221,9 @@ def test_worker_killed_mid_point_is_retried_and_the_run_completes(ray_runtime, t
     assert_same_results(tmp_path / "local", out)
 
 
-def _terminal_sigint() -> None:
-    """SIGINT as a terminal's foreground job gets it (see test_runner: inherited ignore and mask reset)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
 @needs_ray
 @pytest.mark.slow  # two runs in child processes, each starting its own Ray runtime: about 45 s on 2 cores
-def test_ctrl_c_on_the_driver_leaves_whole_points_and_the_rerun_resumes(tmp_path):
+def test_ctrl_c_on_the_driver_leaves_whole_points_and_the_rerun_resumes(tmp_path, terminal_sigint):
     path = write(tmp_path, BER, max_bits=SLOW_BITS, snrs="0, 2, 4, 6, 8")  # 20 Points
     out = tmp_path / "interrupted"
     cmd = [sys.executable, str(REPO / "run_scenario.py"), str(path), "--out", str(out), "--no-progress"]
@@ -241,7 +235,7 @@ def test_ctrl_c_on_the_driver_leaves_whole_points_and_the_rerun_resumes(tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_terminal_sigint,
+        preexec_fn=terminal_sigint,
     )
     deadline = time.monotonic() + TIMEOUT
     while proc.poll() is None and time.monotonic() < deadline and len(list(out.glob("points/*.json"))) < 3:

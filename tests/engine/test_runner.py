@@ -170,15 +170,7 @@ def test_cli_rejects_bad_arguments(tmp_path, args):
     assert info.value.code == 2
 
 
-def _terminal_sigint() -> None:
-    """SIGINT as a terminal's foreground job gets it. A child inherits an ignored disposition (background jobs of
-    a shell) and a blocked signal mask (set by threads of libraries earlier tests loaded), and either would make
-    the run deaf to Ctrl-C; this resets both in the child before it starts."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-def test_ctrl_c_exits_cleanly_and_the_rerun_completes(tmp_path):
+def test_ctrl_c_exits_cleanly_and_the_rerun_completes(tmp_path, terminal_sigint):
     path = scenario_file(tmp_path, max_bits=400_000, snrs="0, 2, 4, 6, 8")
     out = tmp_path / "interrupted"
     cmd = [
@@ -200,7 +192,7 @@ def test_ctrl_c_exits_cleanly_and_the_rerun_completes(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_terminal_sigint,
+        preexec_fn=terminal_sigint,
     )
     deadline = time.time() + 180
     while time.time() < deadline and len(list((out / "points").glob("*.json"))) < 3:
