@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import keras
 
+from lssc_sim.codecs.budget import cut_widths
 from lssc_sim.codecs.layers import CBAM, AttentionGate, ConvBlock
 from lssc_sim.registry import Registry
 
 CodecBuilder = Callable[..., "SplitCodec"]
 CODECS: Registry[CodecBuilder] = Registry("codec")
 
-Bandwidth = int | Sequence[int | None] | None
+Projections = int | Sequence[int | None] | None
 ImageSize = int | Sequence[int]  # a side, or (height, width)
 
 
@@ -30,8 +31,9 @@ class SplitCodec:
     Attributes
     ----------
     encoder : keras.Model
-        image float32 [B, H, W, 3] in [0, 1] -> list of ``depth + 1`` float32 tensors, the skips from the
-        finest to the coarsest level and then the bottleneck, with the shapes ``transmitted_shapes``.
+        image float32 [B, H, W, 3] in [0, 1] -> list of float32 tensors that cross the channel, the sent skips
+        from the finest to the coarsest level and then the bottleneck (``depth + 1`` tensors unless a
+        bandwidth budget drops skips), with the shapes ``transmitted_shapes``.
     decoder : keras.Model
         that list (as received after the channel) -> logits float32 [B, H, W, num_classes].
     name : str
@@ -58,18 +60,30 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> i
     return value
 
 
-def _bandwidths(bandwidth: Bandwidth, count: int) -> list[int | None]:
-    """One projection width (or None) per transmitted tensor."""
-    if bandwidth is None or isinstance(bandwidth, int):
-        widths = [bandwidth] * count
+def _projections(projections: Projections, count: int) -> list[int | None]:
+    """One projection width (or None) per candidate tensor."""
+    if projections is None or isinstance(projections, int):
+        widths = [projections] * count
     else:
-        widths = list(bandwidth)
+        widths = list(projections)
         if len(widths) != count:
-            raise ValueError(f"bandwidth needs one entry per transmitted tensor ({count}); found {len(widths)}")
+            raise ValueError(f"projections needs one entry per candidate tensor ({count}); found {len(widths)}")
     for w in widths:
         if w is not None:
-            _check_int("bandwidth", w, 1)
+            _check_int("projections", w, 1)
     return widths
+
+
+def _cut(
+    bandwidth: float | None, projections: Projections, height: int, width: int, widths: list[int]
+) -> list[int | None]:
+    """Per candidate tensor: None (sent as built), a projection width, or 0 (not sent)."""
+    if bandwidth is None:
+        return _projections(projections, len(widths))
+    if projections is not None:
+        raise ValueError("give bandwidth (channel uses per pixel) or projections (channels), not both")
+    sent = cut_widths(float(bandwidth), height, width, widths)
+    return [None if s == w else s for s, w in zip(sent, widths, strict=True)]
 
 
 def _build(
@@ -80,7 +94,8 @@ def _build(
     num_classes: int,
     decoder_kernel: int,
     image_size: ImageSize,
-    bandwidth: Bandwidth,
+    bandwidth: float | None,
+    projections: Projections,
     cbam: bool,
     gates: bool,
     cbam_reduction: int = 16,
@@ -96,9 +111,9 @@ def _build(
         if side % 2**depth:
             raise ValueError(f"image sides must be divisible by 2**depth = {2**depth}; found {image_size}")
     widths = [base_width * 2**level for level in range(depth + 1)]
-    projections = _bandwidths(bandwidth, depth + 1)
+    cut = _cut(bandwidth, projections, height, width, widths)
 
-    # Device side: conv blocks (+ CBAM) down to the bottleneck; every level's output crosses the cut.
+    # Device side: conv blocks (+ CBAM) down to the bottleneck; each level's output may cross the cut.
     image = keras.Input((height, width, 3), name="image")
     x, features = image, []
     for level in range(depth):
@@ -108,27 +123,29 @@ def _build(
         features.append(x)
         x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
     features.append(ConvBlock(widths[depth], 3, name="bottleneck")(x))
+    levels = [i for i, p in enumerate(cut) if p != 0]  # the tensors that cross, finest first
     sent = [
-        f if p is None else keras.layers.Conv2D(p, 1, name=f"project{i}")(f)
-        for i, (f, p) in enumerate(zip(features, projections, strict=True))
+        features[i] if cut[i] is None else keras.layers.Conv2D(cut[i], 1, name=f"project{i}")(features[i])
+        for i in levels
     ]
     encoder = keras.Model(image, sent, name=f"{name}_encoder")
     shapes = tuple(tuple(int(d) for d in t.shape[1:]) for t in sent)
 
     # Server side: unproject to the widths the decoder expects, then upsample, (gate,) concat, conv block.
-    received = [keras.Input(s, name=f"received{i}") for i, s in enumerate(shapes)]
-    restored = [
-        r if p is None else keras.layers.Conv2D(widths[i], 1, name=f"unproject{i}")(r)
-        for i, (r, p) in enumerate(zip(received, projections, strict=True))
-    ]
+    received = [keras.Input(s, name=f"received{i}") for i, s in zip(levels, shapes, strict=True)]
+    restored = {
+        i: r if cut[i] is None else keras.layers.Conv2D(widths[i], 1, name=f"unproject{i}")(r)
+        for i, r in zip(levels, received, strict=True)
+    }
     x = restored[depth]
     for level in reversed(range(depth)):
-        skip = restored[level]
-        if gates:
-            skip = AttentionGate(max(1, widths[level] // 2), name=f"gate{level}")([skip, x])
         up = keras.layers.Conv2DTranspose(widths[level], 2, strides=2, name=f"up{level}")(x)
-        x = keras.layers.Concatenate(name=f"concat{level}")([skip, up])
-        x = ConvBlock(widths[level], decoder_kernel, name=f"dec{level}")(x)
+        if level in restored:
+            skip = restored[level]
+            if gates:
+                skip = AttentionGate(max(1, widths[level] // 2), name=f"gate{level}")([skip, x])
+            up = keras.layers.Concatenate(name=f"concat{level}")([skip, up])
+        x = ConvBlock(widths[level], decoder_kernel, name=f"dec{level}")(up)
     logits = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
     decoder = keras.Model(received, logits, name=f"{name}_decoder")
     return SplitCodec(encoder=encoder, decoder=decoder, name=name, transmitted_shapes=shapes)
@@ -142,7 +159,8 @@ def unet(
     num_classes: int = 2,
     decoder_kernel: int = 3,
     image_size: ImageSize = 128,
-    bandwidth: Bandwidth = None,
+    bandwidth: float | None = None,
+    projections: Projections = None,
 ) -> SplitCodec:
     """U-Net (Ronneberger et al. 2015) split after the encoder: 4 downsamplings, 3 x 3 convolutions.
 
@@ -158,9 +176,13 @@ def unet(
         Kernel side of the decoder's convolutions (the encoder's are 3).
     image_size : int or (int, int)
         Side of a square input image, or ``(height, width)``, in pixels; divisible by ``2**depth``.
-    bandwidth : int, sequence of int or None, or None
+    bandwidth : float, optional
+        Budget in complex channel uses per pixel: the skips that cross and the 1 x 1 projection widths are
+        chosen by :func:`lssc_sim.codecs.budget.cut_widths` (within 5 % of the target, or refused). None
+        sends every tensor (subject to ``projections``).
+    projections : int, sequence of int or None, or None
         Channels of a 1 x 1 projection applied to each transmitted tensor (one value for all, or one per
-        tensor from finest to bottleneck; None sends the features as they are).
+        tensor from finest to bottleneck; None sends the features as they are). Exclusive with ``bandwidth``.
 
     Returns
     -------
@@ -174,6 +196,7 @@ def unet(
         decoder_kernel=decoder_kernel,
         image_size=image_size,
         bandwidth=bandwidth,
+        projections=projections,
         cbam=False,
         gates=False,
     )
@@ -187,7 +210,8 @@ def attention_unet(
     num_classes: int = 2,
     decoder_kernel: int = 3,
     image_size: ImageSize = 128,
-    bandwidth: Bandwidth = None,
+    bandwidth: float | None = None,
+    projections: Projections = None,
 ) -> SplitCodec:
     """Attention U-Net (Oktay et al. 2018): U-Net with an attention gate on every skip, on the server side.
 
@@ -201,6 +225,7 @@ def attention_unet(
         decoder_kernel=decoder_kernel,
         image_size=image_size,
         bandwidth=bandwidth,
+        projections=projections,
         cbam=False,
         gates=True,
     )
@@ -214,7 +239,8 @@ def cbam_unet(
     num_classes: int = 2,
     decoder_kernel: int = 3,
     image_size: ImageSize = 128,
-    bandwidth: Bandwidth = None,
+    bandwidth: float | None = None,
+    projections: Projections = None,
 ) -> SplitCodec:
     """U-Net with CBAM after every encoder stage that is followed by a downsampling (device side).
 
@@ -228,6 +254,7 @@ def cbam_unet(
         decoder_kernel=decoder_kernel,
         image_size=image_size,
         bandwidth=bandwidth,
+        projections=projections,
         cbam=True,
         gates=False,
     )
@@ -241,7 +268,8 @@ def lssc(
     num_classes: int = 2,
     decoder_kernel: int = 2,
     image_size: ImageSize = 128,
-    bandwidth: Bandwidth = None,
+    bandwidth: float | None = None,
+    projections: Projections = None,
 ) -> SplitCodec:
     """LSSC (seed paper, Table I): CBAM after every downsampling stage, 3 downsamplings, 2 x 2 decoder convs.
 
@@ -256,6 +284,7 @@ def lssc(
         decoder_kernel=decoder_kernel,
         image_size=image_size,
         bandwidth=bandwidth,
+        projections=projections,
         cbam=True,
         gates=False,
     )

@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
 from matplotlib.textpath import TextToPath  # noqa: E402
 
+from lssc_sim.bounds import has_snr  # noqa: E402, F401  (re-exported: the figures' test of a row with an SNR)
 from lssc_sim.plots.catalog import PlotStyle  # noqa: E402
 from lssc_sim.plots.stats import wilson_interval, zero_error_bound, zero_error_points  # noqa: E402
 from lssc_sim.registry import Registry  # noqa: E402
@@ -241,15 +242,6 @@ def uses_text(channel_uses_per_pixel: float) -> str:
     """``12.9 ch. uses/px``, or two significant digits below 1 (``0.41 ch. uses/px``)."""
     value = float(channel_uses_per_pixel)
     return f"{value:.1f} ch. uses/px" if value >= 1 else f"{value:.2g} ch. uses/px"
-
-
-def has_snr(row: Row) -> bool:
-    """Whether the row was measured at an SNR: False on the ideal channel, whose Points have ``snr_db`` NaN
-    (or a missing cell); the SNR figures leave such rows out, the rate figures draw only them."""
-    try:
-        return bool(np.isfinite(float(row.get("snr_db", np.nan))))
-    except (TypeError, ValueError):  # "" or text: no SNR either
-        return False
 
 
 def is_exact(row: Row) -> bool:

@@ -25,6 +25,9 @@ PLOT_KINDS: dict[str, tuple[str, ...]] = {
     "ssim_vs_bpp": ("digital_image",),
     "ss_vs_bpp": ("digital_image", "semantic"),
     "bd_table": ("digital_image",),
+    # equal bandwidth: semantic systems set the budgets, digital ones make the envelope and the rate curve
+    "miou_vs_snr_matched": ("digital_image", "semantic"),
+    "miou_vs_bandwidth": ("digital_image", "semantic"),
     "model_table": ("semantic",),
     "depth_ablation": ("semantic",),
 }

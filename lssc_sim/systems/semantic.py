@@ -66,7 +66,9 @@ class SemanticConfig(SystemConfig):
         config = TrainConfig.model_validate(self.train)
         if config.out is None:
             # the folder is named by the experiment: more epochs or patience resume it rather than start over
-            experiment = config.model_dump(mode="json", exclude=set(RESUMABLE_CHANGES))
+            # (projections left out while unset: the folders named before that key existed stay valid)
+            unset = {"projections"} if config.projections is None else set()
+            experiment = config.model_dump(mode="json", exclude=set(RESUMABLE_CHANGES) | unset)
             digest = hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest()
             config = config.model_copy(update={"out": str(TRAINED_DIR / f"{config.codec}_{digest[:12]}")})
         return config
@@ -217,7 +219,13 @@ def complexity_counters(model: pretrained.TrainedCodec) -> dict[str, Any]:
     size, classes = config["image_size"], int(model.decoder.outputs[0].shape[-1])
     shapes = tuple(model.transmitted_shapes)
     trained = codec_complexity(SplitCodec(model.encoder, model.decoder, config["codec"], shapes))
-    kwargs = dict(depth=config["depth"], num_classes=classes, image_size=size, bandwidth=config["bandwidth"])
+    kwargs = dict(
+        depth=config["depth"],
+        num_classes=classes,
+        image_size=size,
+        bandwidth=config.get("bandwidth"),
+        projections=config.get("projections"),
+    )
     if config.get("decoder_kernel") is not None:
         kwargs["decoder_kernel"] = config["decoder_kernel"]
     paper = codec_complexity(CODECS.get(config["codec"])(base_width=64, **kwargs))

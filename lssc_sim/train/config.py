@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lssc_sim.channels import make_channel
+from lssc_sim.codecs.budget import cut_widths
 from lssc_sim.codecs.catalog import CODEC_DEPTHS
 from lssc_sim.data import DatasetSpec
 from lssc_sim.yaml_io import format_errors, read_yaml
@@ -35,10 +36,19 @@ class TrainConfig(BaseModel):
     )
     base_width: int = Field(16, ge=1, description="filters of the first stage (the paper: 64)")
     decoder_kernel: int | None = Field(None, ge=1, description="decoder convolution kernel; default: the codec's")
-    bandwidth: int | list[int | None] | None = Field(
+    bandwidth: float | None = Field(
+        None,
+        gt=0,
+        description=(
+            "budget in channel uses per pixel: the builder picks the skips that cross and their 1x1 projection "
+            "widths (within 5 %); none: every tensor crosses"
+        ),
+    )
+    projections: int | list[int | None] | None = Field(
         None,
         description=(
-            "channels of a 1x1 projection on each transmitted tensor (one number for all, or a list); none: as built"
+            "channels of a 1x1 projection on each transmitted tensor (one number for all, or a list); "
+            "none: as built; exclusive with bandwidth"
         ),
     )
     channel: str | dict[str, Any] | None = Field(
@@ -107,7 +117,22 @@ class TrainConfig(BaseModel):
         object.__setattr__(self, "dataset", self.dataset_spec("train"))  # frozen: set once, while validating
         if any(side % 2**self.depth for side in self.dataset.hw):
             raise ValueError(f"image_size: {self.image_size} must be divisible by 2**depth = {2**self.depth}")
+        if self.bandwidth is not None:
+            if self.projections is not None:
+                raise ValueError("give bandwidth (channel uses per pixel) or projections (channels), not both")
+            cut_widths(self.bandwidth, *self.dataset.hw, self.native_widths)  # refuses a budget it cannot reach
         return self
+
+    @property
+    def native_widths(self) -> list[int]:
+        """Channels of each candidate transmitted tensor as built, finest first (the builders' rule)."""
+        return [self.base_width * 2**level for level in range(self.depth + 1)]
+
+    def sent_widths(self) -> list[int] | None:
+        """Channels sent per tensor under ``bandwidth`` (0: not sent), or None without a budget."""
+        if self.bandwidth is None:
+            return None
+        return cut_widths(self.bandwidth, *self.dataset.hw, self.native_widths)
 
     def dataset_spec(self, split: str) -> DatasetSpec:
         """The dataset of ``split`` ("train" or "val") at this run's sizes."""

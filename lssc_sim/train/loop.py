@@ -109,6 +109,7 @@ def _build_codec(config: TrainConfig, num_classes: int) -> SplitCodec:
         num_classes=num_classes,
         image_size=config.image_size,
         bandwidth=config.bandwidth,
+        projections=config.projections,
     )
     if config.decoder_kernel is not None:
         kwargs["decoder_kernel"] = config.decoder_kernel
@@ -222,6 +223,8 @@ def _finish(config: TrainConfig, out: Path, state: dict[str, Any]) -> TrainResul
     encoder, decoder = _halves(best, config.codec)
     encoder.save(out / "encoder.keras")
     decoder.save(out / "decoder.keras")
+    hw = config.dataset.hw
+    reals = sum(int(np.prod(t.shape[1:])) for t in encoder.outputs)
     card = {
         "codec": config.codec,
         "dataset": config.dataset_spec("train").model_dump(mode="json"),
@@ -230,6 +233,9 @@ def _finish(config: TrainConfig, out: Path, state: dict[str, Any]) -> TrainResul
         "epochs_run": state["epoch"],
         "best_val_miou": state["best"],
         "val_snr_db": config.val_snr_db if config.channel is not None else None,
+        # the achieved budget (two reals per complex channel use), beside the target in config.bandwidth
+        "channel_uses_per_pixel": -(-reals // 2) / (hw[0] * hw[1]),
+        "transmitted_shapes": [list(t.shape[1:]) for t in encoder.outputs],
         "sha256": {name: _sha256(out / name) for name in SAVED_FILES},
         "config": config.model_dump(mode="json"),
     }

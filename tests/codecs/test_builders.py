@@ -53,9 +53,9 @@ def test_blocks_present_where_the_papers_put_them():
 
 
 def test_projection_sets_transmitted_channels():
-    codec = unet(depth=2, base_width=8, image_size=32, bandwidth=3)
+    codec = unet(depth=2, base_width=8, image_size=32, projections=3)
     assert codec.transmitted_shapes == ((32, 32, 3), (16, 16, 3), (8, 8, 3))
-    per_tensor = unet(depth=2, base_width=8, image_size=32, bandwidth=[2, None, 5])
+    per_tensor = unet(depth=2, base_width=8, image_size=32, projections=[2, None, 5])
     assert per_tensor.transmitted_shapes == ((32, 32, 2), (16, 16, 16), (8, 8, 5))
     sent = per_tensor.encoder(_images())
     assert [t.shape[-1] for t in sent] == [2, 16, 5]
@@ -78,7 +78,7 @@ def test_lssc_defaults_follow_table_one():
 
 
 def test_end_to_end_without_channel_matches_the_halves():
-    codec = CODECS.get("attention_unet")(depth=2, base_width=4, image_size=32, bandwidth=2)
+    codec = CODECS.get("attention_unet")(depth=2, base_width=4, image_size=32, projections=2)
     model = end_to_end(codec)
     x = _images()
     np.testing.assert_allclose(np.asarray(model(x)), np.asarray(codec.decoder(codec.encoder(x))), rtol=1e-6)
@@ -102,8 +102,8 @@ def test_end_to_end_passes_through_the_channel_layer():
         (dict(depth=6), r"depth must be an int in \[1, 5\]; found 6"),
         (dict(image_size=40, depth=4), "divisible by 2\\*\\*depth = 16; found 40"),
         (dict(base_width=0), "base_width must be an int >= 1; found 0"),
-        (dict(bandwidth=0), "bandwidth must be an int >= 1; found 0"),
-        (dict(bandwidth=[4, 4]), r"one entry per transmitted tensor \(5\); found 2"),
+        (dict(projections=0), "projections must be an int >= 1; found 0"),
+        (dict(projections=[4, 4]), r"one entry per candidate tensor \(5\); found 2"),
     ],
 )
 def test_argument_errors(kwargs, message):
@@ -112,7 +112,7 @@ def test_argument_errors(kwargs, message):
 
 
 def test_codec_halves_save_reload_and_train(tmp_path):
-    codec = CODECS.get("lssc")(depth=2, base_width=4, image_size=32, bandwidth=2)
+    codec = CODECS.get("lssc")(depth=2, base_width=4, image_size=32, projections=2)
     x = _images()
     for part in (codec.encoder, codec.decoder):
         part.save(tmp_path / f"{part.name}.keras")

@@ -58,7 +58,7 @@ def test_attention_layers_against_hand_count():
 
 
 def test_device_plus_server_is_total_and_params_match_keras():
-    codec = CODECS.get("attention_unet")(depth=2, base_width=4, image_size=32, bandwidth=3)
+    codec = CODECS.get("attention_unet")(depth=2, base_width=4, image_size=32, projections=3)
     report = codec_complexity(codec)
     assert report.flops_device == _total(codec.encoder) > 0
     assert report.flops_server == _total(codec.decoder) > 0
