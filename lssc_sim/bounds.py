@@ -184,22 +184,22 @@ def digital_envelope(rows: Iterable[Row], budget: float) -> tuple[list[Row], int
     return [best[s] for s in sorted(best)], len({configuration(r) for r in fit})
 
 
-def budgets(rows: Iterable[Row], digits: int = 4) -> list[float]:
-    """The channel-use budgets of a scenario: the distinct channel uses per pixel of its semantic rows
-    (rounded to ``digits`` significant digits), increasing."""
-    values = {
-        float(f"{float(r['channel_uses_per_pixel']):.{digits}g}")
-        for r in rows
-        if r.get("kind") == "semantic" and finite(r.get("channel_uses_per_pixel"))
-    }
-    return sorted(values)
+def budget_of(row: Row, digits: int = 4) -> float | None:
+    """The channel-use budget a row stands for, to ``digits`` significant digits: a semantic system's channel
+    uses per pixel, a ``digital_adaptive`` chain's ``bandwidth``; None for other rows."""
+    column = {"semantic": "channel_uses_per_pixel", "digital_adaptive": "bandwidth"}.get(row.get("kind"))
+    value = row.get(column) if column else None
+    return float(f"{float(value):.{digits}g}") if finite(value) else None
 
 
-def at_budget(budget: float, digits: int = 4) -> Callable[[Row], bool]:
-    """A filter of the semantic rows whose channel uses per pixel round to ``budget`` (as :func:`budgets`)."""
-    return lambda r: (
-        r.get("kind") == "semantic" and float(f"{float(r['channel_uses_per_pixel']):.{digits}g}") == float(budget)
-    )
+def budgets(rows: Iterable[Row]) -> list[float]:
+    """The channel-use budgets of a scenario: the distinct channel uses per pixel of its semantic rows, increasing."""
+    return sorted({budget_of(r) for r in rows if r.get("kind") == "semantic"} - {None})
+
+
+def at_budget(budget: float, kind: str = "semantic") -> Callable[[Row], bool]:
+    """A filter of the rows of ``kind`` that stand for ``budget`` (:func:`budget_of`)."""
+    return lambda r: r.get("kind") == kind and budget_of(r) == float(budget)
 
 
 def _better(a: Row, b: Row) -> bool:

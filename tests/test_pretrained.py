@@ -19,9 +19,11 @@ from lssc_sim.snr import to_no
 from lssc_sim.systems.base import PointContext
 from lssc_sim.systems.semantic import SemanticConfig
 
-SHIPPED = ("lssc_awgn", "unet_segmenter", "unet_segmenter_street")
+BUDGETS = {"lssc_awgn_cu1_16": 1 / 16, "lssc_awgn_cu1_2": 1 / 2, "lssc_awgn_cu4": 4.0}  # channel uses per pixel
+SHIPPED = ("lssc_awgn", "unet_segmenter", "unet_segmenter_street", *BUDGETS)
 TRAINED_ON = {  # dataset and image size of each card
     "lssc_awgn": ("synthetic_portraits", 128),
+    **dict.fromkeys(BUDGETS, ("synthetic_portraits", 128)),
     "unet_segmenter": ("synthetic_portraits", 128),
     "unet_segmenter_street": ("synthetic_street", [64, 128]),
 }
@@ -37,6 +39,17 @@ def test_the_shipped_models_are_there_with_matching_cards():
             assert (folder / file).stat().st_size < 8 * 2**20  # small enough to ship
         assert card["command"] == f"python -m lssc_sim.train lssc_sim/pretrained/{name}.yaml"
         assert (card["dataset"]["name"], card["config"]["image_size"]) == TRAINED_ON[name]
+
+
+@pytest.mark.parametrize("name", BUDGETS)
+def test_budget_codecs_achieve_their_budget_within_five_percent(name):
+    card = json.loads((pretrained.resolve(name) / "card.json").read_text())
+    assert card["config"]["bandwidth"] == BUDGETS[name]
+    achieved = card["channel_uses_per_pixel"]
+    assert abs(achieved - BUDGETS[name]) <= 0.05 * BUDGETS[name]
+    model = pretrained.load(name)  # the card's number is the encoder's
+    h, w = image_hw(card["config"]["image_size"])
+    assert -(-sum(int(np.prod(s)) for s in model.transmitted_shapes) // 2) / (h * w) == achieved
 
 
 def _point(name: str, split: str, num_images: int, snr_db: float, seed: int = 11):

@@ -31,8 +31,10 @@ from lssc_sim.engine.results import atomic_write_text
 from lssc_sim.plots.base import PLOTS, SMALL, Row, Style, draw, panels, place_legend, plt, set_titles, uses_text, wrap
 from lssc_sim.plots.image import image_styles, images_note, snr_rows, system_label
 
+KINDS = ("digital_image", "semantic", "digital_adaptive")
 BANDWIDTH_SNRS_DB = (0.0, 10.0, 20.0)  # miou_vs_bandwidth draws the grid SNRs nearest these
 DIGITAL = {"color": "k", "marker": "s", "ls": "-", "mfc": "none"}
+ADAPTIVE = {"color": "C3", "marker": "D", "ls": "-."}
 IDEAL = {"color": "0.35", "ls": (0, (5, 2)), "lw": 1.4}
 NO_CURVE_NOTE = "ideal separate scheme not drawn: the scenario has no ideal-channel digital rows (rate curves)"
 WINNER_COLUMNS = [
@@ -47,6 +49,7 @@ WINNER_COLUMNS = [
     "semantic",
     "semantic_miou",
     "ideal_separate_miou",
+    "adaptive_miou",
 ]
 
 
@@ -67,9 +70,22 @@ def digital_label(budget: float, configurations: int) -> str:
     return f"best digital ≤ {uses_text(budget)} (best of {configurations} swept)"
 
 
+def adaptive_label(row: Row) -> str:
+    return f"{row['system']}: {row['codec']} + adaptive MCS (measured 10 % BLER table)"
+
+
 def ideal_label(budget: float | None = None) -> str:
     at = f" at {uses_text(budget)}" if budget is not None else ""
     return f"ideal separate scheme{at} (bound for these codecs)"
+
+
+def _over_budget(ax, points: list[tuple[float, float]]) -> None:
+    """Hollow the adaptive chain's points whose images overran the budget (the codec's smallest stream did not
+    fit the rate target), so no one reads them as made within it."""
+    if points:
+        xs, ys = zip(*points, strict=True)
+        look = {**ADAPTIVE, "ls": "none", "mfc": "white"}
+        ax.plot(xs, ys, **look, label="hollow: over its budget (the codec cannot get under the rate target)")
 
 
 def _pixels(rows: list[Row]) -> int:
@@ -110,7 +126,7 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
     styles = image_styles(rows)
     curve = bounds.rate_curve(rows)
     budgets = bounds.budgets(rows)
-    measured = snr_rows(rows)
+    measured = snr_rows(rows, KINDS)
     if not budgets or not measured:
         return None
     by_channel = panels(measured)
@@ -125,7 +141,7 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
         fine = np.linspace(snrs[0], snrs[-1], 4 * len(snrs) * 4)
         for j, budget in enumerate(budgets):
             ax = axes[i][j]
-            for name, line in styles.group([r for r in panel_rows if bounds.at_budget(budget)(r)]).items():
+            for line in styles.group([r for r in panel_rows if bounds.at_budget(budget)(r)]).values():
                 label = f"{line[0]['system']} (semantic, analog)"
                 xs, ys = [float(r["snr_db"]) for r in line], [float(r["miou"]) for r in line]
                 ax.plot(xs, ys, **styles.look(line[0]), label=label)
@@ -135,6 +151,12 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
                 ax.plot(xs, [float(r["miou"]) for r in winners], **DIGITAL, label=digital_label(budget, count))
             else:
                 ax.plot([], [], **DIGITAL, label=f"no swept digital configuration fits {uses_text(budget)}")
+            adaptive = [r for r in panel_rows if bounds.at_budget(budget, "digital_adaptive")(r)]
+            for system in dict.fromkeys(r["system"] for r in adaptive):
+                line = sorted((r for r in adaptive if r["system"] == system), key=lambda r: float(r["snr_db"]))
+                xs, ys = [float(r["snr_db"]) for r in line], [float(r["miou"]) for r in line]
+                ax.plot(xs, ys, **ADAPTIVE, label=adaptive_label(line[0]))
+                _over_budget(ax, [(x, y) for x, y, r in zip(xs, ys, line, strict=True) if not bounds.within(r, budget)])
             if curve is not None:
                 ax.plot(fine, _ideal(curve, budget, fine, panel_rows[0], pixels), **IDEAL, label=ideal_label(budget))
             _clean_line(ax, digital)
@@ -162,7 +184,7 @@ def bandwidth_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | 
     (one line through them), the best digital chain within each budget (a staircase: it can only rise with
     the budget) and the ideal separate scheme."""
     curve = bounds.rate_curve(rows)
-    measured = snr_rows(rows)
+    measured = snr_rows(rows, KINDS)
     semantic = [r for r in measured if r["kind"] == "semantic"]
     if not semantic:
         return None
@@ -188,6 +210,14 @@ def bandwidth_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | 
                 color="C0",
                 label="semantic codecs at their budgets: " + ", ".join(r["system"] for r in sem),
             )
+            adaptive = sorted((r for r in at if r["kind"] == "digital_adaptive"), key=bounds.budget_of)
+            if adaptive:
+                xs = [bounds.budget_of(r) for r in adaptive]
+                label = f"adaptive digital at its budgets ({adaptive[0]['codec']}, measured MCS table)"
+                ys = [float(r["miou"]) for r in adaptive]
+                ax.plot(xs, ys, **ADAPTIVE, label=label)
+                over = [(x, y) for x, y, r in zip(xs, ys, adaptive, strict=True) if not bounds.within(r, x)]
+                _over_budget(ax, over)
             steps = sorted({float(r["channel_uses_per_pixel"]) for r in at if r["kind"] == "digital_image"})
             best = [bounds.digital_envelope([r for r in digital if float(r["snr_db"]) == snr], b)[0] for b in steps]
             xs = [b for b, w in zip(steps, best, strict=True) if w]
@@ -215,13 +245,14 @@ def bandwidth_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | 
 def winners_table(rows: list[Row]) -> list[dict]:
     """Per channel, budget and SNR: the winning digital configuration, the semantic codec and the ideal scheme."""
     curve = bounds.rate_curve(rows)
-    measured = snr_rows(rows)
+    measured = snr_rows(rows, KINDS)
     pixels = _pixels(measured)
     table = []
     for channel, panel_rows in panels(measured).items():
         digital = [r for r in panel_rows if r["kind"] == "digital_image"]
         for budget in bounds.budgets(rows):
             semantic = {float(r["snr_db"]): r for r in panel_rows if bounds.at_budget(budget)(r)}
+            adaptive = {float(r["snr_db"]): r for r in panel_rows if bounds.at_budget(budget, "digital_adaptive")(r)}
             winners, count = bounds.digital_envelope(digital, budget)
             won = {float(r["snr_db"]): r for r in winners}
             for snr in sorted(set(semantic) | set(won)):
@@ -240,6 +271,7 @@ def winners_table(rows: list[Row]) -> list[dict]:
                         "semantic": s["system"] if s else "",
                         "semantic_miou": float(s["miou"]) if s else np.nan,
                         "ideal_separate_miou": np.nan if ideal is None else ideal,
+                        "adaptive_miou": float(adaptive[snr]["miou"]) if snr in adaptive else np.nan,
                     }
                 )
     return table
@@ -260,14 +292,14 @@ def winners_markdown(table: list[dict], title: str) -> str:
         lines += [
             f"## {channel}, budget {uses_text(budget)} ({group[0]['configurations']} configurations fit)",
             "",
-            "| SNR (dB) | winner | ch. uses/px | mIoU winner | mIoU semantic | mIoU ideal separate |",
-            "|---|---|---:|---:|---:|---:|",
+            "| SNR (dB) | winner | ch. uses/px | mIoU winner | mIoU semantic | mIoU ideal separate | mIoU adaptive |",
+            "|---|---|---:|---:|---:|---:|---:|",
         ]
         for row in group:
             lines.append(
                 f"| {row['snr_db']:g} | {row['winner']} | {_num(row['winner_channel_uses_per_pixel'], 3)} | "
                 f"{_num(row['winner_miou'], 3)} | {_num(row['semantic_miou'], 3)} | "
-                f"{_num(row['ideal_separate_miou'], 3)} |"
+                f"{_num(row['ideal_separate_miou'], 3)} | {_num(row['adaptive_miou'], 3)} |"
             )
         lines.append("")
     return "\n".join(lines)

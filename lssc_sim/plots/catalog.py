@@ -26,8 +26,8 @@ PLOT_KINDS: dict[str, tuple[str, ...]] = {
     "ss_vs_bpp": ("digital_image", "semantic"),
     "bd_table": ("digital_image",),
     # equal bandwidth: semantic systems set the budgets, digital ones make the envelope and the rate curve
-    "miou_vs_snr_matched": ("digital_image", "semantic"),
-    "miou_vs_bandwidth": ("digital_image", "semantic"),
+    "miou_vs_snr_matched": ("digital_image", "semantic", "digital_adaptive"),
+    "miou_vs_bandwidth": ("digital_image", "semantic", "digital_adaptive"),
     "model_table": ("semantic",),
     "depth_ablation": ("semantic",),
 }

@@ -5,7 +5,9 @@ writes (``encoder.keras``, ``decoder.keras``, ``card.json``; the training by-pro
 the config beside it: ``python -m lssc_sim.train lssc_sim/pretrained/<name>.yaml``.
 
 - ``unet_segmenter``: the 4-level UNet trained on clean images, the digital baseline's receiver.
-- ``lssc_awgn``: LSSC trained end to end through AWGN at SNRs drawn in [1, 20] dB.
+- ``lssc_awgn``: LSSC trained end to end through AWGN at SNRs drawn in [1, 20] dB (15 channel uses per pixel).
+- ``lssc_awgn_cu1_16``, ``lssc_awgn_cu1_2``, ``lssc_awgn_cu4``: the same at budgets of 1/16, 1/2 and 4 channel
+  uses per pixel (``bandwidth`` in their configs; :mod:`lssc_sim.codecs.budget` picks what crosses the cut).
 """
 
 from __future__ import annotations

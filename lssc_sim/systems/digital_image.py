@@ -239,24 +239,9 @@ class DigitalImageRun:
         return tx.streams, tx.crc_ok, counters
 
     def _link(self, ctx: PointContext):
-        from lssc_sim.digital.fec import LDPC5GCode
-        from lssc_sim.digital.link import Link
-        from lssc_sim.digital.modem import Modem
-
         key = (ctx.modulation, channel_key(ctx.channel))
         if key not in self._links:
-            f = self.config.fec
-            modem = Modem(ctx.modulation, self.config.demapping)
-            code = LDPC5GCode(
-                f.k,
-                n=f.n,
-                rate=f.rate,
-                bits_per_symbol=modem.bits_per_symbol,
-                num_iter=f.num_iter,
-                cn_update=f.cn_update,
-                decoder=f.decoder,
-            )
-            self._links[key] = Link(code, modem, ctx.channel)
+            self._links[key] = make_link(self.config.fec, ctx.modulation, self.config.demapping, ctx.channel)
         return self._links[key]
 
     def _unpack(self, stream: bytes, shape: tuple[int, ...], tolerant: bool):
@@ -303,3 +288,22 @@ class DigitalImageRun:
             payloads = [b for b, _ in blocks]
             self._coded[key] = (payloads, [link.encode(p) for p in payloads], sum(p for _, p in blocks))
         return self._coded[key]
+
+
+def make_link(fec: LdpcSpec, modulation: str, demapping: str, channel):
+    """The :class:`~lssc_sim.digital.link.Link` of ``fec`` with ``modulation`` over ``channel``."""
+    from lssc_sim.digital.fec import LDPC5GCode
+    from lssc_sim.digital.link import Link
+    from lssc_sim.digital.modem import Modem
+
+    modem = Modem(modulation, demapping)
+    code = LDPC5GCode(
+        fec.k,
+        n=fec.n,
+        rate=fec.rate,
+        bits_per_symbol=modem.bits_per_symbol,
+        num_iter=fec.num_iter,
+        cn_update=fec.cn_update,
+        decoder=fec.decoder,
+    )
+    return Link(code, modem, channel)

@@ -95,3 +95,31 @@ def test_quick_run_of_rate_and_quality_scenarios(tmp_path, monkeypatch, name):
     for plot in load_scenario(path).spec.plots:
         produced = [out / f"{plot}.png", out / f"{plot}.pdf"] if plot != "bd_table" else [out / "bd_table.md"]
         assert all(p.is_file() for p in produced), plot
+
+
+def test_quick_run_of_bandwidth_matched(tmp_path, monkeypatch):
+    """Budgets from the shipped codecs' cards; over AWGN the ideal separate scheme is never beaten by a digital
+    configuration within its budget (one that beats it would mean channel uses or source bits miscounted)."""
+    from lssc_sim import bounds
+
+    monkeypatch.chdir(tmp_path)
+    path = next(p for p in SCENARIOS if p.stem == "bandwidth_matched")
+    assert main([str(path), "--quick", "--no-progress"]) == 0
+    out = tmp_path / "results" / "bandwidth_matched_quick"
+    rows = read_csv(out / "results.csv")
+    assert bounds.budgets(rows) == [0.0625, 0.5, 4.0, 15.0]
+    curve = bounds.rate_curve(rows)
+    awgn = [r for r in rows if r["channel"] == "awgn"]
+    pixels = 128 * 128
+    checked = 0
+    for budget in bounds.budgets(rows):
+        winners, count = bounds.digital_envelope(awgn, budget)
+        assert count > 0
+        for w in winners:
+            ideal = bounds.separate_scheme_miou(curve, budget, w["snr_db"], w, pixels)
+            assert ideal >= w["miou"] - 0.01, (budget, w["snr_db"], w["system"], w["miou"], ideal)
+            checked += 1
+    assert checked >= 12
+    for name in ("miou_vs_snr_matched", "miou_vs_bandwidth"):
+        assert (out / f"{name}.png").stat().st_size > 10_000 and (out / f"{name}.pdf").is_file()
+    assert "budget 0.062 ch. uses/px" in (out / "envelope_winners.md").read_text()

@@ -1,0 +1,191 @@
+"""The ``digital_adaptive`` system: a digital image chain that adapts to the SNR, as 5G link adaptation does.
+
+Where the best-digital envelope of :mod:`lssc_sim.bounds` is a genie's pick among measured configurations, this
+system decides before sending, from a table: at each Point it takes the modulation and code rate of highest
+spectral efficiency whose measured SNR for a 10 % block error rate (over AWGN, with this simulator's own
+link; the table is measured once per process, :func:`mcs_thresholds`) is at most the Point's SNR, and the
+source rate target that fills the channel-use budget with whole code blocks at that modulation and code rate.
+Then it runs exactly as ``digital_image`` (source codec at the rate target, 5G LDPC + QAM, strict or tolerant
+receiver, the UNet at the receiver). Over fading it knows only the average SNR (no channel state at the
+transmitter), so the fades below the table's threshold lose their images. Below every threshold it sends
+with the most robust entry.
+
+Rows carry the choice (``adaptive_modulation``, ``adaptive_code_rate``, ``adaptive_threshold_snr_db``,
+``adaptive_bpp_target``) beside every counter of ``digital_image``. An image whose codec cannot get under the
+target (its floor) is sent at its smallest setting and counted in ``images_over_target``; the achieved
+``channel_uses_per_pixel`` then exceeds the budget, and the row says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from lssc_sim.digital.fast_ldpc.crc import CRC_BITS
+from lssc_sim.digital.source import SOURCE_CODECS
+from lssc_sim.digital.spec import MODULATIONS, LdpcSpec, codeword_length, parse_rate
+from lssc_sim.seeding import derive_seed
+from lssc_sim.snr import to_no
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
+from lssc_sim.systems.digital_image import DigitalImageConfig, ReceiverSpec, SourceSpec, make_link
+
+# A 5G-like ladder (TS 38.214's MCS tables span QPSK at rate ~0.12 to 64-QAM at ~0.93; 5G LDPC here: 1/3..5/6)
+DEFAULT_MCS = (
+    ("qpsk", 1 / 3),
+    ("qpsk", 1 / 2),
+    ("qpsk", 3 / 4),
+    ("16qam", 1 / 2),
+    ("16qam", 2 / 3),
+    ("16qam", 3 / 4),
+    ("64qam", 2 / 3),
+    ("64qam", 3 / 4),
+    ("64qam", 5 / 6),
+)
+SNR_STEP_DB = 0.25  # resolution of the measured thresholds
+_TABLES: dict[tuple, list[float]] = {}  # per process, by value: measured once
+
+
+@SYSTEMS.register("digital_adaptive")
+class DigitalAdaptiveConfig(SystemConfig):
+    """A lossy source codec + 5G LDPC + QAM chain choosing its modulation, code rate and source rate per SNR."""
+
+    kind: Literal["digital_adaptive"] = "digital_adaptive"
+    bandwidth: float = Field(gt=0, description="channel-use budget in complex channel uses per pixel")
+    codec: str = Field("webp", description="lossy source codec run at the rate target that fills the budget")
+    fec: LdpcSpec = LdpcSpec(k=1024, rate=0.5, decoder="fast")
+    mcs: list[tuple[str, float]] = Field(
+        default_factory=lambda: list(DEFAULT_MCS),
+        validate_default=True,
+        description="the table's entries, [modulation, code rate] each",
+    )
+    bler_target: float = Field(0.1, gt=0, lt=1, description="block error rate the table's thresholds meet")
+    table_blocks: int = Field(400, ge=50, description="code blocks per BLER measurement of the table")
+    demapping: Literal["app", "maxlog"] = "app"
+    receiver: ReceiverSpec = ReceiverSpec()
+
+    axes = frozenset({"snr_db", "channel"})
+    needs_dataset = True
+    ideal_channel = True  # there: the densest entry, as at an infinite SNR, and no link
+
+    @field_validator("codec")
+    @classmethod
+    def _lossy(cls, codec: str) -> str:
+        if codec not in SOURCE_CODECS or SOURCE_CODECS.get(codec).lossless:
+            lossy = [n for n in SOURCE_CODECS.names() if not SOURCE_CODECS.get(n).lossless]
+            raise ValueError(f"expected a lossy source codec ({', '.join(lossy)}); found {codec!r}")
+        return codec
+
+    @field_validator("mcs")
+    @classmethod
+    def _entries(cls, mcs: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        if not mcs:
+            raise ValueError("expected at least one [modulation, code rate] entry")
+        out = []
+        for modulation, rate in mcs:
+            if modulation not in MODULATIONS:
+                raise ValueError(f"unknown modulation {modulation!r}; known: {', '.join(MODULATIONS)}")
+            out.append((modulation, parse_rate(rate)))
+        return out
+
+    def check_files(self, dataset=None) -> list[str]:
+        problems = DigitalImageConfig(receiver=self.receiver).check_files(dataset)
+        if dataset is not None:
+            pixels = dataset.hw[0] * dataset.hw[1]
+            fits = [m for m in self.mcs if blocks_in_budget(self.fec, *m, self.bandwidth, pixels) > 0]
+            if not fits:
+                problems.append(
+                    f"bandwidth: {self.bandwidth:g} channel uses per pixel ({self.bandwidth * pixels:g} per image) "
+                    f"hold no code block of k = {self.fec.k} at any entry of mcs; expected a larger budget or k"
+                )
+        return problems
+
+    def build(self) -> DigitalAdaptiveRun:
+        return DigitalAdaptiveRun(self)
+
+
+def blocks_in_budget(fec: LdpcSpec, modulation: str, rate: float, budget: float, pixels: int) -> int:
+    """Whole code blocks of ``fec`` at ``modulation`` and ``rate`` within ``budget`` channel uses per pixel."""
+    m = MODULATIONS[modulation]
+    symbols = codeword_length(fec.k, rate=rate, bits_per_symbol=m) // m
+    return math.floor(budget * pixels / symbols + 1e-9)
+
+
+def mcs_thresholds(config: DigitalAdaptiveConfig) -> list[float]:
+    """Per entry of ``config.mcs``, the lowest SNR (dB, on a 0.25 dB grid) where the block error rate over AWGN
+    is at most ``config.bler_target``: measured with the link the images use, from the Shannon SNR of the
+    entry's spectral efficiency upwards, ``config.table_blocks`` blocks per step, a fixed seed per entry."""
+    from lssc_sim.channels import make_channel
+
+    key = (
+        config.fec.model_dump_json(),
+        tuple(map(tuple, config.mcs)),
+        config.bler_target,
+        config.table_blocks,
+        config.demapping,
+    )
+    if key not in _TABLES:
+        channel, table = make_channel("awgn"), []
+        for modulation, rate in config.mcs:
+            fec = config.fec.model_copy(update={"rate": rate, "n": None})
+            link = make_link(fec, modulation, config.demapping, channel)
+            efficiency = link.payload_bits / link.symbols_per_block
+            snr = math.floor(10 * math.log10(2**efficiency - 1) / SNR_STEP_DB) * SNR_STEP_DB
+            rng = np.random.default_rng(derive_seed(0, f"mcs:{modulation}:{rate}:{fec.k}"))
+            while (
+                link.run(config.table_blocks, to_no(snr), rng)["block_errors"]
+                > config.bler_target * config.table_blocks
+            ):
+                snr += SNR_STEP_DB
+            table.append(snr)
+        _TABLES[key] = table
+    return _TABLES[key]
+
+
+class DigitalAdaptiveRun:
+    """Runs Points of one :class:`DigitalAdaptiveConfig`: one ``digital_image`` run per choice, kept."""
+
+    def __init__(self, config: DigitalAdaptiveConfig) -> None:
+        self.config = config
+        self.thresholds = mcs_thresholds(config)
+        self._runs: dict[tuple, object] = {}
+
+    def choose(self, snr_db: float, pixels: int) -> tuple[str, float, float]:
+        """(modulation, code rate, threshold SNR) for ``snr_db``: the most efficient entry whose threshold it
+        reaches and whose code block fits the budget; else the most robust entry that fits."""
+        cfg = self.config
+        fits = [
+            (MODULATIONS[m] * r, m, r, t)
+            for (m, r), t in zip(cfg.mcs, self.thresholds, strict=True)
+            if blocks_in_budget(cfg.fec, m, r, cfg.bandwidth, pixels) > 0
+        ]
+        reached = [f for f in fits if f[3] <= snr_db]
+        _, modulation, rate, threshold = max(reached) if reached else min(fits, key=lambda f: f[3])
+        return modulation, rate, threshold
+
+    def __call__(self, ctx: PointContext) -> Counters:
+        cfg = self.config
+        h, w = ctx.dataset.spec.hw
+        modulation, rate, threshold = self.choose(math.inf if ctx.channel.noiseless else ctx.snr_db, h * w)
+        payload_bits = cfg.fec.k - CRC_BITS
+        target = blocks_in_budget(cfg.fec, modulation, rate, cfg.bandwidth, h * w) * payload_bits / (h * w)
+        key = (modulation, rate)
+        if key not in self._runs:
+            chain = DigitalImageConfig(
+                source=SourceSpec(codec=cfg.codec, bpp=target),
+                fec=cfg.fec.model_copy(update={"rate": rate, "n": None}),
+                demapping=cfg.demapping,
+                receiver=cfg.receiver,
+            )
+            self._runs[key] = chain.build()
+        counters = self._runs[key](dataclasses.replace(ctx, modulation=None if ctx.channel.noiseless else modulation))
+        return {
+            **counters,
+            "adaptive_modulation": modulation,
+            "adaptive_code_rate": rate,
+            "adaptive_threshold_snr_db": threshold,
+            "adaptive_bpp_target": target,
+        }

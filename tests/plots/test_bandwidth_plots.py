@@ -1,0 +1,91 @@
+"""The equal-bandwidth figures and the winners table, from a hand-made results table."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lssc_sim import bounds
+from lssc_sim.plots import bandwidth
+from lssc_sim.plots.base import style_context
+from lssc_sim.plots.catalog import PlotStyle
+
+SNRS = [0.0, 10.0, 20.0]
+PIXELS = 16384
+
+
+def _row(kind, system, channel, snr, miou, uses, **extra):
+    return {
+        "system": system,
+        "kind": kind,
+        "channel": channel,
+        "snr_db": snr,
+        "miou": miou,
+        "clean_miou": 0.97,
+        "lost_miou": 0.35,
+        "images": 50,
+        "channel_uses_per_pixel": uses,
+        "channel_uses_per_image": uses * PIXELS,
+        **extra,
+    }
+
+
+def _digital(channel, snr, bpp, rate, miou):
+    uses = bpp / (2 * rate)
+    extra = {"source.codec": "webp", "source.bpp": bpp, "fec.rate": rate, "code_rate": rate}
+    extra["source_bits_per_pixel"] = bpp
+    return _row("digital_image", "webp", channel, snr, miou, uses, modulation="qpsk", **extra)
+
+
+def _rows():
+    rows = []
+    for bpp, miou in ((0.2, 0.6), (0.8, 0.9), (3.2, 0.95)):
+        rows.append({**_digital("ideal", float("nan"), bpp, 0.5, miou), "modulation": ""})
+    for channel in ("awgn", "rayleigh"):
+        extra = {"channel.coherence": "frame"} if channel == "rayleigh" else {}
+        for snr in SNRS:
+            for budget, name in ((0.0625, "lssc_small"), (2.0, "lssc_large")):
+                rows.append(_row("semantic", name, channel, snr, 0.8 + snr / 200, budget, weights=name, **extra))
+            for bpp in (0.2, 0.8, 3.2):
+                for rate in (1 / 3, 0.5):
+                    works = snr >= 10 or rate < 0.4
+                    miou = {0.2: 0.6, 0.8: 0.9, 3.2: 0.95}[bpp] if works else 0.35
+                    rows.append({**_digital(channel, snr, bpp, rate, miou), **extra})
+    return rows
+
+
+def test_matched_figure_has_a_panel_per_channel_and_budget_with_the_three_families():
+    with style_context(PlotStyle().resolved()):
+        fig = bandwidth.matched_figure(_rows(), "t", PlotStyle().resolved())
+    axes = fig.axes
+    assert len(axes) == 2 * 2
+    titles = [ax.get_title().replace("\n", " ") for ax in axes]
+    assert titles[0].startswith("AWGN") and "0.062 ch. uses/px" in titles[0] and "2.0 ch. uses/px" in titles[1]
+    legend = " ".join(t.get_text().replace("\n", " ") for ax in axes if ax.get_legend() for t in ax.get_legend().texts)
+    assert "best digital ≤ 2.0 ch. uses/px (best of 4 swept)" in legend  # 0.8 and 3.2 bpp do not fit at r=1/3
+    assert "ideal separate scheme at 0.062 ch. uses/px" in legend and "lssc_small" in legend
+    # at 2 channel uses per pixel over AWGN the envelope is the best configuration that fits, per SNR
+    ax = axes[1]
+    envelope = next(line for line in ax.lines if line.get_label().startswith("best digital"))
+    np.testing.assert_allclose(envelope.get_ydata(), [0.9, 0.9, 0.9])  # 3.2 bpp never fits 2.0
+    ideal = next(line for line in ax.lines if line.get_label().startswith("ideal"))
+    assert np.all(ideal.get_ydata() >= 0.35) and ideal.get_linestyle() != "-"
+
+
+def test_bandwidth_figure_draws_the_semantic_codecs_at_their_budgets():
+    with style_context(PlotStyle().resolved()):
+        fig = bandwidth.bandwidth_figure(_rows(), "t", PlotStyle().resolved())
+    assert len(fig.axes) == 2 * 3
+    semantic = next(line for line in fig.axes[0].lines if line.get_label().startswith("semantic"))
+    np.testing.assert_allclose(semantic.get_xdata(), [0.0625, 2.0])
+    assert fig.axes[0].get_xscale() == "log"
+
+
+def test_winners_table_names_the_winner_and_the_ideal_scheme_bounds_it_over_awgn():
+    table = bandwidth.winners_table(_rows())
+    awgn = [t for t in table if t["channel"] == "AWGN" and t["budget_channel_uses_per_pixel"] == 2.0]
+    assert [t["winner"] for t in awgn][0].startswith("WebP 0.8 bpp target + LDPC r=0.33")
+    assert all(t["ideal_separate_miou"] >= t["winner_miou"] - 1e-9 for t in awgn)
+    small = [t for t in table if t["budget_channel_uses_per_pixel"] == 0.0625]
+    assert all(t["winner"] == "none fits" and t["configurations"] == 0 for t in small)
+    assert "| SNR (dB) | winner |" in bandwidth.winners_markdown(table, "t")
+    assert bounds.rate_curve(_rows()).points == 3
