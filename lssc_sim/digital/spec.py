@@ -14,6 +14,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MODULATIONS: dict[str, int] = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8}
+CRC_BITS = 24  # the CRC24B every 5G code block carries: k information bits hold k - 24 payload bits
 """Bits per symbol of each supported modulation (Gray-labelled square QAM)."""
 
 DEMAPPING_METHODS = ("app", "maxlog")

@@ -25,9 +25,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from lssc_sim.digital.fast_ldpc.crc import CRC_BITS
 from lssc_sim.digital.source import SOURCE_CODECS
-from lssc_sim.digital.spec import MODULATIONS, LdpcSpec, codeword_length, parse_rate
+from lssc_sim.digital.spec import CRC_BITS, MODULATIONS, LdpcSpec, codeword_length, parse_rate
 from lssc_sim.seeding import derive_seed
 from lssc_sim.snr import to_no
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig

@@ -6,9 +6,10 @@ import numba
 import numpy as np
 from numba import prange
 
+from lssc_sim.digital.spec import CRC_BITS
+
 CRC24B_POLY = 0x800063
 """CRC24B generator ``D^24 + D^23 + D^6 + D^5 + D + 1`` (38.212 5.1) without its ``D^24`` term."""
-CRC_BITS = 24
 _MASK = (1 << CRC_BITS) - 1
 
 
