@@ -139,11 +139,11 @@ def _build(
     }
     x = restored[depth]
     for level in reversed(range(depth)):
+        skip = restored.get(level)  # None: a skip the budget dropped
+        if skip is not None and gates:
+            skip = AttentionGate(max(1, widths[level] // 2), name=f"gate{level}")([skip, x])
         up = keras.layers.Conv2DTranspose(widths[level], 2, strides=2, name=f"up{level}")(x)
-        if level in restored:
-            skip = restored[level]
-            if gates:
-                skip = AttentionGate(max(1, widths[level] // 2), name=f"gate{level}")([skip, x])
+        if skip is not None:
             up = keras.layers.Concatenate(name=f"concat{level}")([skip, up])
         x = ConvBlock(widths[level], decoder_kernel, name=f"dec{level}")(up)
     logits = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
