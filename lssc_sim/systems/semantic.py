@@ -101,7 +101,8 @@ class SemanticRun:
         encoder, decoder = self.model.encoder, self.model.decoder
 
         def encode(x):
-            return encoder(x, training=False)
+            sent = encoder(x, training=False)
+            return sent if isinstance(sent, list | tuple) else [sent]  # Keras unwraps a lone output (one tensor sent)
 
         def decode(tensors):
             return decoder(tensors, training=False)

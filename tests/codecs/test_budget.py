@@ -55,7 +55,7 @@ def test_built_codec_sends_the_budget_and_its_decoder_takes_it(budget):
     assert abs(uses - budget) <= 0.05 * budget
     x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
     sent = codec.encoder(x)
-    sent = sent if isinstance(sent, list) else [sent]
+    sent = sent if isinstance(sent, list) else [sent]  # Keras returns a lone output unwrapped (1/16: one tensor)
     assert [tuple(t.shape[1:]) for t in sent] == list(codec.transmitted_shapes)
     assert tuple(codec.decoder(sent).shape) == (2, 32, 32, 2)
     keras.backend.clear_session()
