@@ -130,7 +130,8 @@ def test_separate_scheme_over_frame_fading_against_monte_carlo():
         expected = float(np.mean(curve(budget * np.log2(1 + g * s))))
         got = bounds.separate_scheme_miou(curve, budget, snr, channel, 16384)
         assert got == pytest.approx(expected, abs=2e-3)
-        # fading costs: the same budget over AWGN at the same average SNR does at least as well (Jensen)
+        # at these points (rates above the curve's first point, where it is concave) fading costs: AWGN at the
+        # same average SNR does at least as well
         assert got <= bounds.separate_scheme_miou(curve, budget, snr, {"channel": "awgn"}, 16384) + 1e-12
 
 
@@ -153,3 +154,20 @@ def test_budgets_are_the_semantic_systems_channel_uses():
     ]
     assert bounds.budgets(rows) == [0.0625, 15.0]
     assert bounds.at_budget(15.0)(rows[1]) and not bounds.at_budget(15.0)(rows[0])
+
+
+def test_rows_without_a_finite_miou_never_enter_the_envelope_or_the_curve():
+    rows = [_digital("broken", 5.0, float("nan"), 0.5), _digital("ok", 5.0, 0.9, 0.5)]
+    assert [w["system"] for w in bounds.digital_envelope(rows, 1.0)[0]] == ["ok"]
+    curve = bounds.rate_curve([{**_ideal("a", 0.2, 0.5), "miou": float("nan")}, _ideal("b", 0.4, 0.8)])
+    np.testing.assert_array_equal(curve.bpp, [0.4])
+
+
+def test_adaptive_chains_join_the_rate_curve_and_match_budgets_within_five_percent_below_their_target():
+    adaptive = {**_ideal("adaptive", 2.38, 0.972), "kind": "digital_adaptive", "bandwidth": 0.5}
+    assert bounds.rate_curve([_ideal("webp", 0.4, 0.9), adaptive]).bpp.tolist() == [0.4, 2.38]
+    assert bounds.at_budget(0.5, "digital_adaptive")(adaptive)
+    assert bounds.at_budget(0.48, "digital_adaptive")(adaptive)  # a codec that lands 4 % under the target
+    assert not bounds.at_budget(0.52, "digital_adaptive")(adaptive) and not bounds.at_budget(0.4, "digital_adaptive")(
+        adaptive
+    )

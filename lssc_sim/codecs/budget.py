@@ -17,10 +17,16 @@ The achieved budget is reported; a budget that the rule cannot meet within ``tol
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 MIN_CHANNELS = 2
 TOLERANCE = 0.05
+
+
+def native_widths(base_width: int, depth: int) -> list[int]:
+    """Channels of each candidate tensor as the U-Net builders make them, finest skip first: ``base_width * 2**l``."""
+    return [base_width * 2**level for level in range(depth + 1)]
 
 
 def full_channel_uses_per_pixel(height: int, width: int, native: Sequence[int]) -> float:
@@ -73,7 +79,7 @@ def cut_widths(
         )
     depth = len(native) - 1
     positions = [(height >> level) * (width >> level) for level in range(depth + 1)]
-    budget = int(round(2 * bandwidth * height * width))  # reals per image
+    budget = 2 * math.floor(bandwidth * height * width + 1e-9)  # reals per image: whole channel uses, never above
     sent = [depth]
     for level in reversed(range(depth)):
         trial = [level, *sent]
@@ -92,11 +98,12 @@ def cut_widths(
         widths[t] += extra
         left -= extra * positions[t]
     achieved = achieved_channel_uses_per_pixel(height, width, widths)
-    if widths[depth] < 1 or abs(achieved - bandwidth) > tolerance * bandwidth:
+    if widths[depth] < 1 or achieved > bandwidth * (1 + 1e-12) or achieved < (1 - tolerance) * bandwidth:
+        smallest = achieved_channel_uses_per_pixel(height, width, [0] * depth + [1])
         raise ValueError(
             f"bandwidth {bandwidth:g} channel uses per pixel: the nearest this network reaches is {achieved:g} "
-            f"(widths {widths}, finest first), more than {tolerance:.0%} away; the smallest budget it can send is "
-            f"{positions[depth] / (2 * height * width):g} (one bottleneck channel)"
+            f"(widths {widths}, finest first), more than {tolerance:.0%} below; the smallest budget it can send is "
+            f"{smallest:g} (one bottleneck channel)"
         )
     return widths
 

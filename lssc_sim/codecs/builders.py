@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import keras
 
-from lssc_sim.codecs.budget import cut_widths
+from lssc_sim.codecs.budget import cut_widths, native_widths
 from lssc_sim.codecs.layers import CBAM, AttentionGate, ConvBlock
 from lssc_sim.registry import Registry
 
@@ -33,7 +33,8 @@ class SplitCodec:
     encoder : keras.Model
         image float32 [B, H, W, 3] in [0, 1] -> list of float32 tensors that cross the channel, the sent skips
         from the finest to the coarsest level and then the bottleneck (``depth + 1`` tensors unless a
-        bandwidth budget drops skips), with the shapes ``transmitted_shapes``.
+        bandwidth budget drops skips), with the shapes ``transmitted_shapes``. Called eagerly, Keras returns a
+        lone output as a tensor, not a list of one (the 1/16 budget sends the bottleneck alone).
     decoder : keras.Model
         that list (as received after the channel) -> logits float32 [B, H, W, num_classes].
     name : str
@@ -110,7 +111,7 @@ def _build(
         _check_int("image_size", side, 1)
         if side % 2**depth:
             raise ValueError(f"image sides must be divisible by 2**depth = {2**depth}; found {image_size}")
-    widths = [base_width * 2**level for level in range(depth + 1)]
+    widths = native_widths(base_width, depth)
     cut = _cut(bandwidth, projections, height, width, widths)
 
     # Device side: conv blocks (+ CBAM) down to the bottleneck; each level's output may cross the cut.

@@ -14,7 +14,6 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MODULATIONS: dict[str, int] = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8}
-CRC_BITS = 24  # the CRC24B every 5G code block carries: k information bits hold k - 24 payload bits
 """Bits per symbol of each supported modulation (Gray-labelled square QAM)."""
 
 DEMAPPING_METHODS = ("app", "maxlog")
@@ -37,7 +36,7 @@ CODE_RATES: tuple[float, float] = (1 / 3, 5 / 6)
 K_RANGE: tuple[int, int] = (25, 8448)
 """Closed range of the LDPC information length ``k`` (CRC included); 8448 is 5G's largest code block."""
 
-CRC_BITS = 24
+CRC_BITS = 24  # the CRC24B every 5G code block carries: k information bits hold k - 24 payload bits
 CN_UPDATES = ("boxplus-phi", "boxplus", "minsum", "offset-minsum")
 DECODERS = ("sionna", "fast")
 _RATE_TOL = 1e-9  # so that rate=1/3 written as 0.3333333333 or computed as k/n is not rejected by rounding

@@ -138,7 +138,7 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
     for i, (channel, panel_rows) in enumerate(by_channel.items()):
         digital = [r for r in panel_rows if r["kind"] == "digital_image"]
         snrs = np.array(sorted({float(r["snr_db"]) for r in panel_rows}))
-        fine = np.linspace(snrs[0], snrs[-1], 4 * len(snrs) * 4)
+        fine = np.linspace(snrs[0], snrs[-1], 8 * len(snrs))
         for j, budget in enumerate(budgets):
             ax = axes[i][j]
             for line in styles.group([r for r in panel_rows if bounds.at_budget(budget)(r)]).values():

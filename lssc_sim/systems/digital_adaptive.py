@@ -1,10 +1,11 @@
 """The ``digital_adaptive`` system: a digital image chain that adapts to the SNR, as 5G link adaptation does.
 
 Where the best-digital envelope of :mod:`lssc_sim.bounds` is a genie's pick among measured configurations, this
-system decides before sending, from a table: at each Point it takes the modulation and code rate of highest
-spectral efficiency whose measured SNR for a 10 % block error rate (over AWGN, with this simulator's own
-link; the table is measured once per process, :func:`mcs_thresholds`) is at most the Point's SNR, and the
-source rate target that fills the channel-use budget with whole code blocks at that modulation and code rate.
+system decides before sending, from a table: at each Point it takes the modulation and code rate that carry
+the most code blocks within the channel-use budget among those whose measured SNR for a 10 % image error rate
+(an image is one transport block, as 5G's 10 % BLER target counts them; over AWGN, with this simulator's own
+link, measured once per process: :func:`mcs_threshold`) is at most the Point's SNR, and the source rate target
+that fills those blocks.
 Then it runs exactly as ``digital_image`` (source codec at the rate target, 5G LDPC + QAM, strict or tolerant
 receiver, the UNet at the receiver). Over fading it knows only the average SNR (no channel state at the
 transmitter), so the fades below the table's threshold lose their images. Below every threshold it sends
@@ -45,7 +46,10 @@ DEFAULT_MCS = (
     ("64qam", 5 / 6),
 )
 SNR_STEP_DB = 0.25  # resolution of the measured thresholds
-_TABLES: dict[tuple, list[float]] = {}  # per process, by value: measured once
+TABLE_BATCH = 400  # code blocks per link call while measuring
+MAX_TABLE_BLOCKS = 20_000  # code blocks per threshold test at most (20 Mbit at k = 1024)
+MAX_GAP_DB = 20.0  # a threshold this far above the Shannon SNR means the entry never gets there
+_TABLES: dict[tuple, float] = {}  # per process, by value: measured once
 
 
 @SYSTEMS.register("digital_adaptive")
@@ -61,8 +65,13 @@ class DigitalAdaptiveConfig(SystemConfig):
         validate_default=True,
         description="the table's entries, [modulation, code rate] each",
     )
-    bler_target: float = Field(0.1, gt=0, lt=1, description="block error rate the table's thresholds meet")
-    table_blocks: int = Field(400, ge=50, description="code blocks per BLER measurement of the table")
+    bler_target: float = Field(
+        0.1,
+        gt=0,
+        lt=1,
+        description="image (transport block) error rate the table's thresholds meet, as 5G's 10 % BLER target",
+    )
+    table_blocks: int = Field(400, ge=50, description="code blocks per threshold test at least")
     demapping: Literal["app", "maxlog"] = "app"
     receiver: ReceiverSpec = ReceiverSpec()
 
@@ -113,35 +122,53 @@ def blocks_in_budget(fec: LdpcSpec, modulation: str, rate: float, budget: float,
     return math.floor(budget * pixels / symbols + 1e-9)
 
 
-def mcs_thresholds(config: DigitalAdaptiveConfig) -> list[float]:
-    """Per entry of ``config.mcs``, the lowest SNR (dB, on a 0.25 dB grid) where the block error rate over AWGN
-    is at most ``config.bler_target``: measured with the link the images use, from the Shannon SNR of the
-    entry's spectral efficiency upwards, ``config.table_blocks`` blocks per step, a fixed seed per entry."""
+def block_error_target(image_error_target: float, blocks: int) -> float:
+    """Block error rate at which an image of ``blocks`` independent code blocks is lost with probability
+    ``image_error_target`` (a strict receiver loses it at any block error): ``1 - (1 - e)**(1 / blocks)``."""
+    return -math.expm1(math.log1p(-image_error_target) / blocks)
+
+
+def mcs_threshold(config: DigitalAdaptiveConfig, modulation: str, rate: float, blocks: int) -> float:
+    """The lowest SNR (dB, on a 0.25 dB grid) at which images of ``blocks`` code blocks at ``modulation`` and
+    ``rate`` are lost at most ``config.bler_target`` of the time over AWGN, measured with the link the images use.
+
+    The per-block target is :func:`block_error_target`; from the Shannon SNR of the entry's spectral efficiency
+    upwards, each step sends up to ``max(table_blocks, 10 / target)`` blocks (at most ``MAX_TABLE_BLOCKS``, then
+    the test is stricter than the target) in batches, and fails as soon as the errors pass what the target
+    allows. The seed is fixed per entry; the result is remembered per process.
+    """
     from lssc_sim.channels import make_channel
 
-    key = (
-        config.fec.model_dump_json(),
-        tuple(map(tuple, config.mcs)),
-        config.bler_target,
-        config.table_blocks,
-        config.demapping,
-    )
+    target = block_error_target(config.bler_target, blocks)
+    key = (config.fec.model_dump_json(), modulation, rate, target, config.table_blocks, config.demapping)
     if key not in _TABLES:
-        channel, table = make_channel("awgn"), []
-        for modulation, rate in config.mcs:
-            fec = config.fec.model_copy(update={"rate": rate, "n": None})
-            link = make_link(fec, modulation, config.demapping, channel)
-            efficiency = link.payload_bits / link.symbols_per_block
-            snr = math.floor(10 * math.log10(2**efficiency - 1) / SNR_STEP_DB) * SNR_STEP_DB
-            rng = np.random.default_rng(derive_seed(0, f"mcs:{modulation}:{rate}:{fec.k}"))
-            while (
-                link.run(config.table_blocks, to_no(snr), rng)["block_errors"]
-                > config.bler_target * config.table_blocks
-            ):
-                snr += SNR_STEP_DB
-            table.append(snr)
-        _TABLES[key] = table
+        fec = config.fec.model_copy(update={"rate": rate, "n": None})
+        link = make_link(fec, modulation, config.demapping, make_channel("awgn"))
+        shannon = 10 * math.log10(2 ** (link.payload_bits / link.symbols_per_block) - 1)
+        needed = min(max(config.table_blocks, math.ceil(10 / target)), MAX_TABLE_BLOCKS)
+        allowed = target * needed
+        rng = np.random.default_rng(derive_seed(0, f"mcs:{modulation}:{rate}:{fec.k}:{blocks}"))
+        snr = math.floor(shannon / SNR_STEP_DB) * SNR_STEP_DB
+        while not _meets(link, snr, needed, allowed, rng):
+            snr += SNR_STEP_DB
+            if snr > shannon + MAX_GAP_DB:
+                raise ValueError(
+                    f"{modulation} at rate {rate:g} (k = {fec.k}) does not reach a block error rate of {target:.2g} "
+                    f"within {MAX_GAP_DB:g} dB of its Shannon SNR; drop it from mcs or raise bler_target"
+                )
+        _TABLES[key] = snr
     return _TABLES[key]
+
+
+def _meets(link, snr_db: float, needed: int, allowed: float, rng: np.random.Generator) -> bool:
+    errors, sent = 0, 0
+    while sent < needed:
+        batch = min(TABLE_BATCH, needed - sent)
+        errors += link.run(batch, to_no(snr_db), rng)["block_errors"]
+        sent += batch
+        if errors > allowed:
+            return False
+    return True
 
 
 class DigitalAdaptiveRun:
@@ -149,29 +176,28 @@ class DigitalAdaptiveRun:
 
     def __init__(self, config: DigitalAdaptiveConfig) -> None:
         self.config = config
-        self.thresholds = mcs_thresholds(config)
         self._runs: dict[tuple, object] = {}
 
-    def choose(self, snr_db: float, pixels: int) -> tuple[str, float, float]:
-        """(modulation, code rate, threshold SNR) for ``snr_db``: the most efficient entry whose threshold it
-        reaches and whose code block fits the budget; else the most robust entry that fits."""
-        cfg = self.config
-        fits = [
-            (MODULATIONS[m] * r, m, r, t)
-            for (m, r), t in zip(cfg.mcs, self.thresholds, strict=True)
-            if blocks_in_budget(cfg.fec, m, r, cfg.bandwidth, pixels) > 0
-        ]
-        reached = [f for f in fits if f[3] <= snr_db]
-        _, modulation, rate, threshold = max(reached) if reached else min(fits, key=lambda f: f[3])
-        return modulation, rate, threshold
+    def choose(self, snr_db: float, pixels: int) -> tuple[str, float, int, float]:
+        """(modulation, code rate, code blocks per image, threshold SNR) for ``snr_db``: among the entries whose
+        code block fits the budget, the one carrying the most blocks (then the lowest threshold) whose threshold
+        ``snr_db`` reaches; else the most robust one."""
+        cfg, entries = self.config, []
+        for modulation, rate in cfg.mcs:
+            blocks = blocks_in_budget(cfg.fec, modulation, rate, cfg.bandwidth, pixels)
+            if blocks > 0:
+                entries.append((blocks, -mcs_threshold(cfg, modulation, rate, blocks), modulation, rate))
+        reached = [e for e in entries if -e[1] <= snr_db]
+        blocks, minus_threshold, modulation, rate = max(reached) if reached else max(entries, key=lambda e: e[1])
+        return modulation, rate, blocks, -minus_threshold
 
     def __call__(self, ctx: PointContext) -> Counters:
         cfg = self.config
         h, w = ctx.dataset.spec.hw
-        modulation, rate, threshold = self.choose(math.inf if ctx.channel.noiseless else ctx.snr_db, h * w)
-        payload_bits = cfg.fec.k - CRC_BITS
-        target = blocks_in_budget(cfg.fec, modulation, rate, cfg.bandwidth, h * w) * payload_bits / (h * w)
-        key = (modulation, rate)
+        snr = math.inf if ctx.channel.noiseless else ctx.snr_db
+        modulation, rate, blocks, threshold = self.choose(snr, h * w)
+        target = blocks * (cfg.fec.k - CRC_BITS) / (h * w)  # whole code blocks' payloads, in bits per pixel
+        key = (modulation, rate, target)
         if key not in self._runs:
             chain = DigitalImageConfig(
                 source=SourceSpec(codec=cfg.codec, bpp=target),
@@ -185,6 +211,8 @@ class DigitalAdaptiveRun:
             **counters,
             "adaptive_modulation": modulation,
             "adaptive_code_rate": rate,
+            "adaptive_blocks_per_image": blocks,
+            "adaptive_block_error_target": block_error_target(cfg.bler_target, blocks),
             "adaptive_threshold_snr_db": threshold,
             "adaptive_bpp_target": target,
         }

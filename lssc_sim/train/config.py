@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lssc_sim.channels import make_channel
-from lssc_sim.codecs.budget import cut_widths
+from lssc_sim.codecs.budget import cut_widths, native_widths
 from lssc_sim.codecs.catalog import CODEC_DEPTHS
 from lssc_sim.data import DatasetSpec
 from lssc_sim.yaml_io import format_errors, read_yaml
@@ -92,6 +92,15 @@ class TrainConfig(BaseModel):
                 raise ValueError(str(exc).strip('"')) from None
         return channel
 
+    @field_validator("bandwidth", mode="before")
+    @classmethod
+    def _budget_not_widths(cls, bandwidth: Any) -> Any:
+        if isinstance(bandwidth, list):
+            raise ValueError(
+                "bandwidth is a budget in channel uses per pixel (one number); per-tensor channels are projections"
+            )
+        return bandwidth
+
     @field_validator("train_snr_db")
     @classmethod
     def _ordered(cls, snr: tuple[float, float]) -> tuple[float, float]:
@@ -120,19 +129,9 @@ class TrainConfig(BaseModel):
         if self.bandwidth is not None:
             if self.projections is not None:
                 raise ValueError("give bandwidth (channel uses per pixel) or projections (channels), not both")
-            cut_widths(self.bandwidth, *self.dataset.hw, self.native_widths)  # refuses a budget it cannot reach
+            # refuses a budget it cannot reach, before any training
+            cut_widths(self.bandwidth, *self.dataset.hw, native_widths(self.base_width, self.depth))
         return self
-
-    @property
-    def native_widths(self) -> list[int]:
-        """Channels of each candidate transmitted tensor as built, finest first (the builders' rule)."""
-        return [self.base_width * 2**level for level in range(self.depth + 1)]
-
-    def sent_widths(self) -> list[int] | None:
-        """Channels sent per tensor under ``bandwidth`` (0: not sent), or None without a budget."""
-        if self.bandwidth is None:
-            return None
-        return cut_widths(self.bandwidth, *self.dataset.hw, self.native_widths)
 
     def dataset_spec(self, split: str) -> DatasetSpec:
         """The dataset of ``split`` ("train" or "val") at this run's sizes."""

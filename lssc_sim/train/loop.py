@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from lssc_sim.codecs.builders import CODECS, SplitCodec, end_to_end
-from lssc_sim.codecs.channel_layer import AnalogChannel
+from lssc_sim.codecs.channel_layer import AnalogChannel, channel_uses_of
 from lssc_sim.data import DatasetSpec, load_dataset
 from lssc_sim.seeding import seed_everything
 from lssc_sim.train.callbacks import EpochState, ResumableEarlyStopping, ValidationMiou, confusion, write_json
@@ -223,8 +223,7 @@ def _finish(config: TrainConfig, out: Path, state: dict[str, Any]) -> TrainResul
     encoder, decoder = _halves(best, config.codec)
     encoder.save(out / "encoder.keras")
     decoder.save(out / "decoder.keras")
-    hw = config.dataset.hw
-    reals = sum(int(np.prod(t.shape[1:])) for t in encoder.outputs)
+    hw, shapes = config.dataset.hw, [tuple(t.shape[1:]) for t in encoder.outputs]
     card = {
         "codec": config.codec,
         "dataset": config.dataset_spec("train").model_dump(mode="json"),
@@ -234,8 +233,8 @@ def _finish(config: TrainConfig, out: Path, state: dict[str, Any]) -> TrainResul
         "best_val_miou": state["best"],
         "val_snr_db": config.val_snr_db if config.channel is not None else None,
         # the achieved budget (two reals per complex channel use), beside the target in config.bandwidth
-        "channel_uses_per_pixel": -(-reals // 2) / (hw[0] * hw[1]),
-        "transmitted_shapes": [list(t.shape[1:]) for t in encoder.outputs],
+        "channel_uses_per_pixel": channel_uses_of(shapes) / (hw[0] * hw[1]),
+        "transmitted_shapes": [list(s) for s in shapes],
         "sha256": {name: _sha256(out / name) for name in SAVED_FILES},
         "config": config.model_dump(mode="json"),
     }

@@ -14,14 +14,19 @@ from lssc_sim.digital.spec import MODULATIONS
 from lssc_sim.seeding import seed_everything
 from lssc_sim.snr import to_no
 from lssc_sim.systems.base import PointContext
-from lssc_sim.systems.digital_adaptive import DigitalAdaptiveConfig, blocks_in_budget, mcs_thresholds
+from lssc_sim.systems.digital_adaptive import (
+    DigitalAdaptiveConfig,
+    block_error_target,
+    blocks_in_budget,
+    mcs_threshold,
+)
 
 SMALL_TABLE = dict(mcs=[["qpsk", 1 / 3], ["qpsk", 3 / 4], ["16qam", 1 / 2], ["64qam", 3 / 4]], table_blocks=200)
 
 
 def test_measured_thresholds_lie_above_shannon_by_a_code_like_gap_and_rise_with_efficiency():
     config = DigitalAdaptiveConfig(bandwidth=1.0, **SMALL_TABLE)
-    thresholds = mcs_thresholds(config)
+    thresholds = [mcs_threshold(config, m, r, 1) for m, r in config.mcs]  # one block per image: 10 % per block
     gaps = []
     for (modulation, rate), snr in zip(config.mcs, thresholds, strict=True):
         efficiency = (config.fec.k - 24) / math.ceil(config.fec.k / rate / MODULATIONS[modulation])
@@ -29,15 +34,21 @@ def test_measured_thresholds_lie_above_shannon_by_a_code_like_gap_and_rise_with_
     # a k = 1024 LDPC code at 10 % BLER: about 1 to 3 dB from the Shannon limit of its spectral efficiency
     assert all(0.5 <= g <= 3.5 for g in gaps), gaps
     assert thresholds == sorted(thresholds)
-    assert mcs_thresholds(config) is thresholds  # measured once per process
+    # an image of 16 blocks lost 10 % of the time needs each block right 99.3 % of the time: a higher SNR, though
+    # the steep waterfall keeps it within about a dB
+    many = mcs_threshold(config, "qpsk", 1 / 3, 16)
+    assert thresholds[0] < many <= thresholds[0] + 1.5
+    assert block_error_target(0.1, 1) == pytest.approx(0.1) and block_error_target(0.1, 16) == pytest.approx(
+        1 - 0.9 ** (1 / 16)
+    )
 
 
 def test_choice_follows_the_table_and_fills_the_budget_with_whole_blocks():
     run = DigitalAdaptiveConfig(bandwidth=0.5, **SMALL_TABLE).build()
-    low, high = run.thresholds[0], run.thresholds[-1]
-    assert run.choose(low - 5, 16384)[:2] == ("qpsk", 1 / 3)  # below every threshold: the most robust
-    assert run.choose(high, 16384)[:2] == ("64qam", 3 / 4)
-    assert run.choose(math.inf, 16384)[:2] == ("64qam", 3 / 4)
+    robust = run.choose(-20.0, 16384)
+    assert robust[:2] == ("qpsk", 1 / 3)  # below every threshold: the most robust
+    assert run.choose(math.inf, 16384)[:2] == ("64qam", 3 / 4)  # the most blocks
+    assert run.choose(robust[3], 16384)[:2] == ("qpsk", 1 / 3)  # at its own threshold
     for modulation, rate in run.config.mcs:
         blocks = blocks_in_budget(run.config.fec, modulation, rate, 0.5, 16384)
         symbols = math.ceil(1024 / rate / MODULATIONS[modulation])
@@ -47,12 +58,17 @@ def test_choice_follows_the_table_and_fills_the_budget_with_whole_blocks():
 def test_a_point_keeps_the_budget_and_delivers_above_the_threshold():
     dataset = load_dataset(DatasetSpec(name="synthetic_portraits", split="test", num_images=6, image_size=128))
     run = DigitalAdaptiveConfig(bandwidth=0.5, **SMALL_TABLE).build()
-    snr = run.thresholds[2] + 2.0  # 16-QAM 1/2 with a 2 dB margin
-    c = run(PointContext(snr, to_no(snr), make_channel("awgn"), None, seed_everything(1), dataset))
-    assert (c["adaptive_modulation"], c["adaptive_code_rate"]) == ("16qam", 0.5)
+    modulation, rate, blocks, threshold = run.choose(9.0, 128 * 128)
+    # at its threshold (no margin): images lost at most about 10 % of the time, and the budget kept
+    c = run(PointContext(threshold, to_no(threshold), make_channel("awgn"), None, seed_everything(1), dataset))
+    assert (c["adaptive_modulation"], c["adaptive_code_rate"], c["adaptive_blocks_per_image"]) == (
+        modulation,
+        rate,
+        blocks,
+    )
     assert c["images_over_target"] == 0 and c["channel_uses_per_pixel"] <= 0.5
-    assert c["images_lost"] == 0 and c["source_bits_per_pixel"] <= c["adaptive_bpp_target"]
-    assert c["miou"] == pytest.approx(c["clean_miou"], abs=0.15) and np.isfinite(c["bler"])
+    assert c["source_bits_per_pixel"] <= c["adaptive_bpp_target"] and c["images_lost"] <= 2
+    assert c["bler"] <= c["adaptive_block_error_target"] * 5 and np.isfinite(c["miou"])
 
 
 def test_bad_configs_are_refused_before_any_point():
