@@ -47,7 +47,6 @@ DEFAULT_MCS = (
 )
 SNR_STEP_DB = 0.25  # resolution of the measured thresholds
 TABLE_BATCH = 400  # code blocks per link call while measuring
-MAX_TABLE_BLOCKS = 20_000  # code blocks per threshold test at most (20 Mbit at k = 1024)
 MAX_GAP_DB = 20.0  # a threshold this far above the Shannon SNR means the entry never gets there
 _TABLES: dict[tuple, float] = {}  # per process, by value: measured once
 
@@ -72,12 +71,19 @@ class DigitalAdaptiveConfig(SystemConfig):
         description="image (transport block) error rate the table's thresholds meet, as 5G's 10 % BLER target",
     )
     table_blocks: int = Field(400, ge=50, description="code blocks per threshold test at least")
+    max_table_blocks: int = Field(
+        20_000, ge=50, description="code blocks per threshold test at most (beyond, the test is stricter)"
+    )
     demapping: Literal["app", "maxlog"] = "app"
     receiver: ReceiverSpec = ReceiverSpec()
 
     axes = frozenset({"snr_db", "channel"})
     needs_dataset = True
     ideal_channel = True  # there: the densest entry, as at an infinite SNR, and no link
+
+    def quick(self) -> DigitalAdaptiveConfig:
+        """A table measured with a tenth of the blocks (coarser thresholds) for ``--quick`` smoke runs."""
+        return self.model_copy(update={"max_table_blocks": 2_000})
 
     @field_validator("codec")
     @classmethod
@@ -133,19 +139,20 @@ def mcs_threshold(config: DigitalAdaptiveConfig, modulation: str, rate: float, b
     ``rate`` are lost at most ``config.bler_target`` of the time over AWGN, measured with the link the images use.
 
     The per-block target is :func:`block_error_target`; from the Shannon SNR of the entry's spectral efficiency
-    upwards, each step sends up to ``max(table_blocks, 10 / target)`` blocks (at most ``MAX_TABLE_BLOCKS``, then
+    upwards, each step sends up to ``max(table_blocks, 10 / target)`` blocks (at most ``max_table_blocks``, then
     the test is stricter than the target) in batches, and fails as soon as the errors pass what the target
     allows. The seed is fixed per entry; the result is remembered per process.
     """
     from lssc_sim.channels import make_channel
 
     target = block_error_target(config.bler_target, blocks)
-    key = (config.fec.model_dump_json(), modulation, rate, target, config.table_blocks, config.demapping)
+    key = (config.fec.model_dump_json(), modulation, rate, target, config.table_blocks, config.max_table_blocks)
+    key += (config.demapping,)
     if key not in _TABLES:
         fec = config.fec.model_copy(update={"rate": rate, "n": None})
         link = make_link(fec, modulation, config.demapping, make_channel("awgn"))
         shannon = 10 * math.log10(2 ** (link.payload_bits / link.symbols_per_block) - 1)
-        needed = min(max(config.table_blocks, math.ceil(10 / target)), MAX_TABLE_BLOCKS)
+        needed = min(max(config.table_blocks, math.ceil(10 / target)), config.max_table_blocks)
         allowed = target * needed
         rng = np.random.default_rng(derive_seed(0, f"mcs:{modulation}:{rate}:{fec.k}:{blocks}"))
         snr = math.floor(shannon / SNR_STEP_DB) * SNR_STEP_DB
