@@ -238,7 +238,7 @@ def bandwidth_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | 
             if j == 0:
                 ax.set_ylabel("mIoU")
     set_titles(fig, list(axes.flat), names, title, notes, panel_style)
-    place_legend(fig, list(axes.flat), style)
+    place_legend(fig, list(axes.flat), {**style, "legend": "below"})  # beside a grid, it would squeeze the panels
     return fig
 
 

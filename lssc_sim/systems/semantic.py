@@ -107,8 +107,10 @@ class SemanticRun:
         def decode(tensors):
             return decoder(tensors, training=False)
 
-        self._encode = tf.function(encode, reduce_retracing=True)
-        self._decode = tf.function(decode, reduce_retracing=True)
+        # one trace each, whatever the batch (several codecs in one process retraced per batch size)
+        spec = [tf.TensorSpec([None, *s], tf.float32) for s in self.shapes]
+        self._encode = tf.function(encode, input_signature=[tf.TensorSpec(encoder.inputs[0].shape, tf.float32)])
+        self._decode = tf.function(decode, input_signature=[spec])
         self._channels: dict[str, Any] = {}
         self._sent: dict[str, list[list[np.ndarray]]] = {}
         self._clean_cm: dict[str, ConfusionMatrix] = {}
