@@ -29,13 +29,14 @@ import numpy as np
 from lssc_sim import bounds
 from lssc_sim.engine.results import atomic_write_text
 from lssc_sim.plots.base import PLOTS, SMALL, Row, Style, draw, panels, place_legend, plt, set_titles, uses_text, wrap
-from lssc_sim.plots.image import image_styles, images_note, snr_rows, system_label
+from lssc_sim.plots.image import images_note, snr_rows, system_label
+from lssc_sim.plots.lines import LineStyles
 
 KINDS = ("digital_image", "semantic", "digital_adaptive")
 BANDWIDTH_SNRS_DB = (0.0, 10.0, 20.0)  # miou_vs_bandwidth draws the grid SNRs nearest these
 DIGITAL = {"color": "k", "marker": "s", "ls": "-", "mfc": "none"}
 ADAPTIVE = {"color": "C3", "marker": "D", "ls": "-."}
-IDEAL = {"color": "0.35", "ls": (0, (5, 2)), "lw": 1.4}
+IDEAL = {"color": "k", "ls": (0, (6, 2)), "lw": 1.7}  # black and thick: no line of the cycle looks like it
 NO_CURVE_NOTE = "ideal separate scheme not drawn: the scenario has no ideal-channel digital rows (rate curves)"
 WINNER_COLUMNS = [
     "channel",
@@ -80,12 +81,12 @@ def ideal_label(budget: float | None = None) -> str:
     return f"ideal separate scheme{at} (bound for these codecs)"
 
 
-def _over_budget(ax, points: list[tuple[float, float]]) -> None:
+def _over_budget(ax, points: list[tuple[float, float]], look: dict | None = None) -> None:
     """Hollow the adaptive chain's points whose images overran the budget (the codec's smallest stream did not
     fit the rate target), so no one reads them as made within it."""
     if points:
         xs, ys = zip(*points, strict=True)
-        look = {**ADAPTIVE, "ls": "none", "mfc": "white"}
+        look = {**(look or ADAPTIVE), "ls": "none", "mfc": "white"}
         ax.plot(xs, ys, **look, label="hollow: over its budget (the codec cannot get under the rate target)")
 
 
@@ -124,7 +125,8 @@ def _grid(n_rows: int, n_cols: int, style: Style):
 def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
     """mIoU against SNR at each budget: the semantic codec at B, the best digital chain within B, the ideal
     separate scheme at B and the clean-image level; a legend per panel names B and the configurations."""
-    styles = image_styles(rows)
+    # one colour and marker per semantic codec and adaptive chain (the best-digital line is black)
+    styles = LineStyles(snr_rows(rows, ("semantic", "digital_adaptive")), lambda r: r["system"])
     curve = bounds.rate_curve(rows)
     budgets = bounds.budgets(rows)
     measured = snr_rows(rows, KINDS)
@@ -156,8 +158,10 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
             for system in dict.fromkeys(r["system"] for r in adaptive):
                 line = sorted((r for r in adaptive if r["system"] == system), key=lambda r: float(r["snr_db"]))
                 xs, ys = [float(r["snr_db"]) for r in line], [float(r["miou"]) for r in line]
-                ax.plot(xs, ys, **ADAPTIVE, label=adaptive_label(line[0]))
-                _over_budget(ax, [(x, y) for x, y, r in zip(xs, ys, line, strict=True) if not bounds.within(r, budget)])
+                look = styles.look(line[0])
+                ax.plot(xs, ys, **look, label=adaptive_label(line[0]))
+                over = [(x, y) for x, y, r in zip(xs, ys, line, strict=True) if not bounds.within(r, budget)]
+                _over_budget(ax, over, look)
             if curve is not None:
                 ax.plot(fine, _ideal(curve, budget, fine, panel_rows[0], pixels), **IDEAL, label=ideal_label(budget))
             _clean_line(ax, digital)
