@@ -123,8 +123,9 @@ def _grid(n_rows: int, n_cols: int, style: Style):
 
 
 def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
-    """mIoU against SNR at each budget: the semantic codec at B, the best digital chain within B, the ideal
-    separate scheme at B and the clean-image level; a legend per panel names B and the configurations."""
+    """mIoU against SNR, a row of panels per channel and a column per budget B: the semantic codec at B, the best
+    digital chain within B, the adaptive chains at B, the ideal separate scheme at B and the clean-image level;
+    a legend under each column names B and the number of configurations that fit it."""
     # one colour and marker per semantic codec and adaptive chain (the best-digital line is black)
     styles = LineStyles(snr_rows(rows, ("semantic", "digital_adaptive")), lambda r: r["system"])
     curve = bounds.rate_curve(rows)
@@ -186,8 +187,8 @@ def _nearest_snrs(snrs: list[float]) -> list[float]:
 
 def bandwidth_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
     """mIoU against channel uses per pixel (log) at two or three SNRs: the semantic codecs at their budgets
-    (one line through them), the best digital chain within each budget (a staircase: it can only rise with
-    the budget) and the ideal separate scheme."""
+    (one line through them), the adaptive chains at theirs, the best digital chain within each budget (a
+    staircase: it can only rise with the budget) and the ideal separate scheme."""
     curve = bounds.rate_curve(rows)
     measured = snr_rows(rows, KINDS)
     semantic = [r for r in measured if r["kind"] == "semantic"]
