@@ -7,7 +7,7 @@ import tensorflow as tf
 from sionna.phy.fec.crc import CRCDecoder, CRCEncoder
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 
-from lssc_sim.digital.spec import CN_UPDATES, CRC_BITS, DECODERS, check_int, codeword_length
+from lssc_sim.digital.spec import CN_UPDATES, CRC_BITS, DECODERS, LdpcSpec, check_int, codeword_length
 
 
 class LDPC5GCode:
@@ -41,6 +41,20 @@ class LDPC5GCode:
     rate : float
         Actual code rate ``k / n``.
     """
+
+    @classmethod
+    def from_spec(cls, spec: LdpcSpec, bits_per_symbol: int) -> LDPC5GCode:
+        """The code a scenario's ``fec:`` section (:class:`~lssc_sim.digital.spec.LdpcSpec`) describes, for a
+        modulation of ``bits_per_symbol``."""
+        return cls(
+            spec.k,
+            n=spec.n,
+            rate=spec.rate,
+            bits_per_symbol=bits_per_symbol,
+            num_iter=spec.num_iter,
+            cn_update=spec.cn_update,
+            decoder=spec.decoder,
+        )
 
     def __init__(
         self,

@@ -80,19 +80,7 @@ class BerRun:
         if key not in self._links:
             modem = Modem(ctx.modulation, self.config.demapping)
             f = self.config.fec
-            code = (
-                None
-                if f is None
-                else LDPC5GCode(
-                    f.k,
-                    n=f.n,
-                    rate=f.rate,
-                    bits_per_symbol=modem.bits_per_symbol,
-                    num_iter=f.num_iter,
-                    cn_update=f.cn_update,
-                    decoder=f.decoder,
-                )
-            )
+            code = None if f is None else LDPC5GCode.from_spec(f, modem.bits_per_symbol)
             # the stock decoder runs in the stock chain: Sionna's mapper, channel, equalizer and demapper
             reference = f is not None and f.decoder == "sionna"
             self._links[key] = Link(

@@ -297,13 +297,4 @@ def make_link(fec: LdpcSpec, modulation: str, demapping: str, channel):
     from lssc_sim.digital.modem import Modem
 
     modem = Modem(modulation, demapping)
-    code = LDPC5GCode(
-        fec.k,
-        n=fec.n,
-        rate=fec.rate,
-        bits_per_symbol=modem.bits_per_symbol,
-        num_iter=fec.num_iter,
-        cn_update=fec.cn_update,
-        decoder=fec.decoder,
-    )
-    return Link(code, modem, channel)
+    return Link(LDPC5GCode.from_spec(fec, modem.bits_per_symbol), modem, channel)
