@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -26,6 +28,9 @@ def test_tree_rss_counts_this_process():
 def test_main_job_bench_reports_points_and_memory_of_all_workers(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY)
+    # an earlier, larger child of this process must not count as the run's largest process (RUSAGE_CHILDREN did)
+    big = "import numpy as np; a = np.ones(250_000_000); a.sum()"  # 2 GB resident
+    subprocess.run([sys.executable, "-c", big], check=True)
     res = bench_main_job(path, "process", 2, threads=1, out=tmp_path / "out")
     assert res["points"] == 4 and res["wall_seconds"] > 0
     assert describe_run(res) == "process, 2 workers x 1 thread(s)"

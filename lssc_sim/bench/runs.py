@@ -129,11 +129,11 @@ def bench_main_job(
 
     The scenario runs in a child process (``python run_scenario.py SCENARIO --out TMP``) into an empty folder, so
     imports, weight loading and numba compilation are all counted. Peak memory is sampled every 0.2 s as the
-    resident memory of the child and its workers together (``peak_rss_gib``); ``ru_maxrss`` gives the largest
-    single process. Stage times are summed over the Points' ``stage_seconds``. ``out`` keeps the results there
-    (it must not hold results of the scenario already: they would be skipped, not timed).
+    resident memory of the child and its workers together (``peak_rss_gib``); the child's own ``ru_maxrss``
+    (from ``os.wait4``) gives the largest single process. Stage times are summed over the Points'
+    ``stage_seconds``. ``out`` keeps the results there (it must not hold results of the scenario already: they
+    would be skipped, not timed).
     """
-    import resource
     import subprocess
     import sys
     import tempfile
@@ -158,10 +158,15 @@ def bench_main_job(
         t0 = time.perf_counter()
         child = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
         peak = 0
-        while child.poll() is None:
+        while True:
+            # wait4: this child's own resource use (RUSAGE_CHILDREN would mix in every earlier child of ours)
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
             peak = max(peak, tree_rss_bytes(child.pid))
             time.sleep(0.2)
         wall = time.perf_counter() - t0
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
         if child.returncode:
             raise subprocess.CalledProcessError(child.returncode, command)
         stages: Counter = Counter()
@@ -171,7 +176,7 @@ def bench_main_job(
             stages.update(record["counters"].get("stage_seconds", {}))
             point_seconds[record["params"]["kind"]] += record["seconds"]
         points = len(list(Path(out, "points").glob("*.json")))
-    largest_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    largest_kib = usage.ru_maxrss  # KiB on Linux: the largest of the child and the workers it waited for
     return {
         "scenario": str(scenario),
         "executor": executor,
