@@ -29,13 +29,16 @@ def test_main_job_bench_reports_points_and_memory_of_all_workers(tmp_path):
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY)
     # an earlier, larger child of this process must not count as the run's largest process (RUSAGE_CHILDREN did)
-    big = "import numpy as np; a = np.ones(250_000_000); a.sum()"  # 2 GB resident
+    big = "import numpy as np; a = np.ones(500_000_000); a.sum()"  # 4 GB resident
     subprocess.run([sys.executable, "-c", big], check=True)
     res = bench_main_job(path, "process", 2, threads=1, out=tmp_path / "out")
     assert res["points"] == 4 and res["wall_seconds"] > 0
     assert describe_run(res) == "process, 2 workers x 1 thread(s)"
-    # two workers and their parent, each with TensorFlow loaded: more than the largest of them alone
-    assert res["peak_rss_gib"] > res["largest_process_rss_gib"] > 0.1
+    # two workers and their parent, each with TensorFlow loaded: in the samples, more than the largest alone
+    assert res["peak_rss_gib"] > res["largest_sampled_rss_gib"] > 0.1
+    # the run's own largest process (brief peaks between samples included; 2.5 GiB seen in a fresh clone, numba
+    # compiling), not that earlier 4 GB child
+    assert 0.95 * res["largest_sampled_rss_gib"] <= res["largest_process_rss_gib"] < 3.5
     assert (tmp_path / "out" / "results.csv").is_file()
     with pytest.raises(ValueError, match="already holds Points"):
         bench_main_job(path, out=tmp_path / "out")

@@ -102,8 +102,9 @@ def bench_scaling(
     }
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of process ``pid`` and all its descendants, from ``/proc`` (Linux; 0 elsewhere)."""
+def tree_rss(pid: int) -> list[int]:
+    """Resident memory in bytes of process ``pid`` and of each of its descendants, from ``/proc`` (Linux;
+    empty elsewhere)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -111,15 +112,20 @@ def tree_rss_bytes(pid: int) -> int:
         except OSError:  # the process ended while we looked
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    sizes, todo = [], [pid]
     while todo:
         p = todo.pop()
         todo += children.get(p, [])
         try:
-            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            sizes.append(int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
         except OSError:
             pass
-    return total
+    return sizes
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of process ``pid`` and all its descendants together (:func:`tree_rss`)."""
+    return sum(tree_rss(pid))
 
 
 def bench_main_job(
@@ -129,8 +135,9 @@ def bench_main_job(
 
     The scenario runs in a child process (``python run_scenario.py SCENARIO --out TMP``) into an empty folder, so
     imports, weight loading and numba compilation are all counted. Peak memory is sampled every 0.2 s as the
-    resident memory of the child and its workers together (``peak_rss_gib``); the child's own ``ru_maxrss``
-    (from ``os.wait4``) gives the largest single process. Stage times are summed over the Points'
+    resident memory of the child and its workers together (``peak_rss_gib``; ``largest_sampled_rss_gib`` is the
+    largest single process in those samples); the child's own ``ru_maxrss`` (from ``os.wait4``) gives the
+    largest single process at any instant, brief peaks between samples included. Stage times are summed over the Points'
     ``stage_seconds``. ``out`` keeps the results there (it must not hold results of the scenario already: they
     would be skipped, not timed).
     """
@@ -157,13 +164,14 @@ def bench_main_job(
             command += ["--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
         t0 = time.perf_counter()
         child = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2])
-        peak = 0
+        peak = largest_sampled = 0
         while True:
             # wait4: this child's own resource use (RUSAGE_CHILDREN would mix in every earlier child of ours)
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
             if pid:
                 break
-            peak = max(peak, tree_rss_bytes(child.pid))
+            sizes = tree_rss(child.pid)
+            peak, largest_sampled = max(peak, sum(sizes)), max(largest_sampled, *sizes, 0)
             time.sleep(0.2)
         wall = time.perf_counter() - t0
         child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
@@ -188,6 +196,7 @@ def bench_main_job(
         "stage_seconds": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
         "peak_rss_gib": peak / 2**30,
         "largest_process_rss_gib": largest_kib / 2**20,
+        "largest_sampled_rss_gib": largest_sampled / 2**30,
     }
 
 
