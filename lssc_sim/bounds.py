@@ -38,7 +38,7 @@ MAX_FADES = 256  # fades per image drawn at most: the mean capacity of more has 
 # exact channel uses is within the rounded budget
 BUDGET_SLACK = 5e-4
 MATCH_TOLERANCE = 0.05  # an adaptive chain's target and a semantic codec's achieved budget (within 5 % below it)
-IMAGE_KINDS = ("digital_image", "digital_adaptive")  # rows with a source rate (ideal channel: the rate curve)
+RATE_KINDS = ("digital_image", "digital_adaptive")  # rows with a source rate (ideal channel: the rate curve)
 
 
 def has_snr(row: Row) -> bool:
@@ -93,7 +93,7 @@ def rate_curve(rows: Iterable[Row]) -> RateCurve | None:
     ideal = [
         r
         for r in rows
-        if r.get("kind") in IMAGE_KINDS
+        if r.get("kind") in RATE_KINDS
         and not has_snr(r)
         and finite(r.get("source_bits_per_pixel"))
         and finite(r.get("miou"))
