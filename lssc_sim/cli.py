@@ -1,4 +1,4 @@
-"""Command line: ``python run_scenario.py SCENARIO [options]`` (see ``--help``)."""
+"""Command line: ``python run_scenario.py SCENARIO [key.path=value ...] [options]`` (see ``--help``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,17 @@ from pathlib import Path
 from lssc_sim.logs import configure_logging, quiet_tensorflow_import
 
 EPILOG = """\
-Results go to results/<name>/ (or --out): points/<key>.json (one per finished Point, written atomically),
-results.csv (one row per Point), manifest.json (versions, git commit, timing), scenario.yaml (resolved),
-and the scenario's plots as PNG and PDF. A rerun resumes: stored Points are skipped unless --force.
-Exit status: 0 done, 2 invalid scenario or arguments, 130 interrupted (rerun to resume)."""
+Overrides change the scenario's keys for this run, validated like the file:
+  python run_scenario.py scenarios/awgn_sweep.yaml dataset.num_images=20 'sweep.snr_db=[0, 5, 10]'
+  python run_scenario.py scenarios/awgn_sweep.yaml systems.png_ldpc.fec.rate=0.75 '~systems.lssc'
+(values are YAML; ~key removes a key). They are recorded in scenario.yaml and manifest.json.
+
+Results go to results/<name>/ (or --out): points/<key>.json (one per finished Point, written atomically, with
+a checksum), results.csv (one row per Point), manifest.json (versions, git commit, timing), scenario.yaml
+(resolved), the scenario's plots as PNG and PDF, and report.md / report.html. A rerun resumes: stored Points
+are skipped unless --force; a damaged Point file is named and recomputed. One run at a time per folder.
+Exit status: 0 done, 2 invalid scenario or arguments, 3 folder in use by another run, 130 interrupted (rerun
+to resume)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("scenario", nargs="?", help="scenario YAML file, e.g. scenarios/ber_awgn.yaml")
+    parser.add_argument(
+        "overrides", nargs="*", metavar="key.path=value", help="override a scenario key (see below); ~key removes one"
+    )
     parser.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>)")
     parser.add_argument(
         "--executor",
@@ -45,7 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: a local Ray runtime of --workers CPUs)",
     )
     parser.add_argument("--force", action="store_true", help="recompute Points that are already stored")
-    parser.add_argument("--plot-only", action="store_true", help="remake the plots from results.csv only")
+    parser.add_argument(
+        "--plot-only", action="store_true", help="remake the plots and the report from results.csv only"
+    )
+    parser.add_argument(
+        "--stale",
+        action="store_true",
+        help="list the files in points/ that are no Point of this scenario (older versions, other overrides)",
+    )
+    parser.add_argument("--prune", action="store_true", help="remove the files --stale lists")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -64,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may come after options
     if args.workers < 1:
         parser.error(f"--workers must be >= 1; found {args.workers}")
     if args.threads is not None and (args.threads < 1 or args.executor == "local"):
@@ -88,67 +106,88 @@ def main(argv: list[str] | None = None) -> int:
         print("run_scenario.py: error: a scenario file is required (or --list)", file=sys.stderr)
         return 2
 
-    from lssc_sim.engine.scenario import ScenarioError, load_scenario
+    from lssc_sim.api import draw, load, results_problem
+    from lssc_sim.engine.lock import FolderBusy
+    from lssc_sim.engine.scenario import ScenarioError
 
     try:
-        scenario = load_scenario(args.scenario, quick=args.quick)
+        scenario = load(args.scenario, args.overrides, quick=args.quick)
     except ScenarioError as exc:
         print(f"invalid scenario:\n{exc}", file=sys.stderr)
         return 2
     out = args.out or Path("results") / scenario.name
-    if not args.plot_only:
-        quiet_tensorflow_import(args.verbose)
-        from lssc_sim.engine.runner import run_scenario
-
-        try:
-            summary = run_scenario(
-                scenario,
-                out,
-                executor=args.executor,
-                workers=args.workers,
-                force=args.force,
-                progress=not args.no_progress,
-                threads=args.threads,
-                address=args.address,
-            )
-        except KeyboardInterrupt:
-            print(
-                f"\ninterrupted: finished Points are stored in {out}; rerun the same command to resume", file=sys.stderr
-            )
-            return 130
-        print(
-            f"{summary.computed} Points computed, {summary.skipped} already stored, "
-            f"{summary.seconds:.1f} s -> {out / 'results.csv'}"
-        )
-    else:
-        problem = _results_problem(out, scenario.digest())
-        if problem:
-            print(f"--plot-only: {problem}", file=sys.stderr)
-            return 2
-    from lssc_sim.plots.make import make_plots
-
-    spec = scenario.spec
-    for path in make_plots(out, spec.plots, spec.title, spec.plot_style, args.quick, bd_anchor=spec.bd_anchor):
+    try:
+        if args.stale or args.prune:
+            return _stale(scenario, out, remove=args.prune)
+        if not args.plot_only:
+            _run(scenario, out, args)
+        else:
+            problem = results_problem(out, scenario.digest())
+            if problem:
+                print(f"--plot-only: {problem}", file=sys.stderr)
+                return 2
+    except FolderBusy as exc:
+        print(f"run_scenario.py: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished Points are stored in {out}; rerun the same command to resume", file=sys.stderr)
+        return 130
+    figures, report = draw(scenario, out)
+    for path in figures:
         print(f"figure: {path}")
+    for path in report:
+        print(f"report: {path}")
     return 0
 
 
-def _results_problem(out: Path, digest: str) -> str | None:
-    """Why ``out`` cannot be plotted for the scenario of hash ``digest`` (None when it can)."""
+def _run(scenario, out: Path, args: argparse.Namespace) -> None:
+    quiet_tensorflow_import(args.verbose)
+    from lssc_sim.engine.runner import run_scenario
+
+    summary = run_scenario(
+        scenario,
+        out,
+        executor=args.executor,
+        workers=args.workers,
+        force=args.force,
+        progress=not args.no_progress,
+        threads=args.threads,
+        address=args.address,
+    )
+    for name in summary.damaged:
+        print(f"damaged, recomputed: {out / 'points' / name}")
+    stale = f", {summary.stale} stale files in points/ (--stale lists them)" if summary.stale else ""
+    print(
+        f"{summary.computed} Points computed, {summary.skipped} already stored{stale}, "
+        f"{summary.seconds:.1f} s -> {out / 'results.csv'}"
+    )
+
+
+def _stale(scenario, out: Path, remove: bool) -> int:
+    """List (and with ``remove`` delete) the files in ``out/points`` that are no Point of ``scenario``."""
     import json
 
-    if not (out / "results.csv").is_file():
-        return f"{out / 'results.csv'} not found; run the scenario first"
-    try:
-        recorded = json.loads((out / "manifest.json").read_text()).get("scenario_hash")
-    except (OSError, ValueError):
-        return f"{out / 'manifest.json'} is missing or unreadable: cannot tell which scenario made these results"
-    if recorded != digest:
-        return (
-            f"the results in {out} were made by another scenario (hash {recorded}, this one {digest}): "
-            "rerun it (stored Points of this scenario are reused) or give the scenario that made them"
-        )
-    return None
+    from lssc_sim.engine.lock import folder_lock
+    from lssc_sim.engine.results import ResultStore
+
+    store = ResultStore(out)
+    if not store.points_dir.is_dir():
+        print(f"{store.points_dir}: no such folder, nothing stored")
+        return 0
+    with folder_lock(out):
+        stale = store.stale(p.key for p in scenario.points())
+        for path in stale:
+            try:
+                record = json.loads(path.read_text())
+                what = f"{record['params']['system']}, scenario {record.get('scenario_hash')}, {record['finished']}"
+            except (OSError, ValueError, KeyError, TypeError):
+                what = "not a Point file (a killed write's temporary file, or damaged)"
+            print(f"{'removed' if remove else 'stale'}: {path} ({what})")
+            if remove:
+                path.unlink()
+    verb = "removed" if remove else "stale (--prune removes them)"
+    print(f"{len(stale)} files {verb}; {len(scenario.points())} Points belong to this scenario")
+    return 0
 
 
 def print_known() -> None:

@@ -1,5 +1,11 @@
 """Reading YAML configuration files and reporting pydantic validation errors the way users need them:
-``file: key.path: what was expected; found what``."""
+``file: key.path: what was expected; found what``.
+
+A configuration file is read with limits, so that a hostile or broken one is refused in milliseconds with a
+clear error instead of exhausting memory or the stack: at most 1 MiB, 64 levels of nesting, and 100,000 nodes
+once every alias is expanded (an "alias bomb" of nested ``&anchor`` / ``*alias`` lists grows tenfold per line).
+The limits are checked on PyYAML's event stream, which is parsed without recursion, before anything is built.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,55 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+
 
 def read_yaml(path: Path, error: type[Exception]) -> Any:
-    """``yaml.safe_load`` of ``path``; a missing file or invalid YAML raises ``error`` naming the file."""
+    """``yaml.safe_load`` of ``path`` within the limits above; a missing file, invalid YAML or a file over a limit
+    raises ``error`` naming the file."""
     if not path.is_file():
         raise error(f"{path}: file not found")
+    if path.stat().st_size > MAX_BYTES:
+        raise error(f"{path}: {path.stat().st_size} bytes; a configuration file is at most {MAX_BYTES} bytes")
     try:
-        return yaml.safe_load(path.read_text())
+        text = path.read_text()
+        check_limits(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML: {exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: {exc}") from None
+
+
+def check_limits(text: str) -> None:
+    """Raise ``ValueError`` when the YAML ``text`` nests deeper than ``MAX_DEPTH`` or expands (aliases included)
+    to more than ``MAX_NODES`` nodes; ``yaml.YAMLError`` when it does not parse."""
+    sizes: dict[str, int] = {}  # expanded node count of each anchored node
+    stack: list[list] = [[0, None]]  # [nodes so far, anchor] of each open collection; the bottom is the stream
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append([1, event.anchor])
+            if len(stack) - 1 > MAX_DEPTH:
+                raise ValueError(f"nested more than {MAX_DEPTH} levels deep (line {event.start_mark.line + 1})")
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            count, anchor = stack.pop()
+        elif isinstance(event, yaml.ScalarEvent):
+            count, anchor = 1, event.anchor
+        elif isinstance(event, yaml.AliasEvent):
+            count, anchor = sizes.get(event.anchor, 1), None
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = count
+        stack[-1][0] += count
+        if stack[-1][0] > MAX_NODES:
+            raise ValueError(
+                f"expands to more than {MAX_NODES} values once its aliases (*name) are resolved (line "
+                f"{event.start_mark.line + 1}): an alias bomb, or a file far larger than any configuration"
+            )
 
 
 def format_errors(path: Path, exc: ValidationError, raw: Any, model: type[BaseModel], prefix: str = "") -> str:
@@ -61,18 +107,19 @@ def _allowed_keys(model: type[BaseModel], keys: list) -> list[str]:
         if isinstance(key, int):
             continue
         info = model.model_fields.get(key)
-        sub = _model_in(info.annotation) if info else None
+        sub = model_in(info.annotation) if info else None
         if sub is None:
             return []
         model = sub
     return sorted(model.model_fields)
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The first pydantic model in a type annotation (through unions, ``Optional`` and ``Annotated``), or None."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
+        found = model_in(arg)
         if found is not None:
             return found
     return None

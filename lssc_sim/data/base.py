@@ -145,7 +145,8 @@ class Dataset:
 
     @classmethod
     def check(cls, spec: DatasetSpec) -> None:
-        """Validate ``spec`` cheaply (folders and layout, not pixels); raise ``ValueError`` with the reason."""
+        """Validate ``spec`` before any Point runs (folders, layout, files that do not decode); raise
+        ``ValueError`` with the reason, naming the file."""
 
     def _load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Image uint8 [H, W, 3] and mask uint8 [H, W] of item ``index`` (already range-checked)."""

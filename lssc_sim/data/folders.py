@@ -3,8 +3,10 @@
 Images are resized bilinearly and masks by nearest neighbour to ``image_size`` (``S x S``, or ``[H, W]``;
 a frame of another aspect ratio is stretched to it, so ask for ``[512, 1024]`` to keep Cityscapes' 2:1).
 When ``num_images`` is smaller than the split, a subset drawn with ``seed`` is used, so the same spec always
-reads the same files. Layout problems are found by :meth:`check` from directory listings and image headers,
-before any pixel is read.
+reads the same files. :meth:`check` finds every problem before any Point runs, naming the file: a bad layout
+(from directory listings), an empty, unreadable or truncated file, an image over ``MAX_PIXELS`` (a decompression
+bomb: a small file that decodes to gigabytes) and a mask whose size differs from its image's. It decodes each
+selected file once for that (about 20 ms for a 2048x1024 PNG on one core), and never one over the limit.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from lssc_sim.data.base import DATASETS, Dataset, DatasetSpec
 from lssc_sim.seeding import derive_seed
@@ -23,6 +25,9 @@ __all__ = ["FolderDataset", "PortraitMatting", "Cityscapes", "ImageFolder", "CIT
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 MASK_EXTENSIONS = (".png", ".bmp", ".tif", ".tiff")
 Pair = tuple[Path, Path]
+# Pixels per image file at most: 8K x 8K, far above any segmentation dataset (Cityscapes is 2048 x 1024) and far
+# below what would exhaust memory (Pillow's own bomb error starts at about 179 million).
+MAX_PIXELS = 8192 * 8192
 
 
 def _root(spec: DatasetSpec) -> Path:
@@ -77,9 +82,10 @@ class FolderDataset(Dataset):
 
     @classmethod
     def check(cls, spec: DatasetSpec) -> None:
-        """Folders, image-mask pairing, counts and image/mask sizes (headers only)."""
+        """Folders, image-mask pairing and counts; then every selected file decoded once (empty, unreadable,
+        truncated, over ``MAX_PIXELS``) and each mask's size against its image's."""
         for image_path, mask_path in cls.select(cls.pairs(spec), spec):
-            _check_sizes(spec.name, image_path, mask_path)
+            _check_pair(spec.name, image_path, mask_path)
 
     def __init__(self, spec: DatasetSpec):
         super().__init__(spec)
@@ -123,13 +129,33 @@ def _size_message(name: str, image_path: Path, image_size, mask_path: Path, mask
     )
 
 
-def _check_sizes(name: str, image_path: Path, mask_path: Path) -> None:
+def _check_pair(name: str, image_path: Path, mask_path: Path) -> None:
+    """Both files decode within ``MAX_PIXELS`` and have the same size; a ``ValueError`` names the file."""
+    sizes = [_check_file(name, path) for path in (image_path, mask_path)]
+    if sizes[0] != sizes[1]:
+        raise ValueError(_size_message(name, image_path, sizes[0], mask_path, sizes[1]))
+
+
+def _check_file(name: str, path: Path) -> tuple[int, int]:
+    """(width, height) of an image file after decoding it fully; ``ValueError`` naming the file otherwise."""
+    where = f"dataset {name!r}: {str(path)!r}"
     try:
-        with Image.open(image_path) as im, Image.open(mask_path) as mk:
-            if im.size != mk.size:
-                raise ValueError(_size_message(name, image_path, im.size, mask_path, mk.size))
-    except (OSError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"dataset {name!r}: cannot read {str(image_path)!r} or {str(mask_path)!r}: {exc}") from exc
+        if path.stat().st_size == 0:
+            raise ValueError(f"{where} is empty (0 bytes)")
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise ValueError(
+                    f"{where} is {im.width}x{im.height} pixels, over the limit of {MAX_PIXELS} per image "
+                    "(a decompression bomb, or an image to downscale before use)"
+                )
+            im.load()  # decodes every byte: a truncated file fails here, not halfway through a sweep
+            return im.size
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{where} is not an image file Pillow can read") from None
+    except OSError as exc:
+        raise ValueError(f"{where} is truncated or corrupt ({exc})") from None
 
 
 def _index_array(im: Image.Image, path: Path, name: str) -> np.ndarray:

@@ -152,7 +152,7 @@ def run_on_ray(
             actor_class.options(name=f"lssc_sim:{run_id}:{i}").remote(scenario, threads, os.getcwd())
             for i in range(workers)
         ]
-        _dispatch(ray, actors, todo, store, run_id, bar, done)
+        _dispatch(ray, actors, todo, store, run_id, scenario.digest(), bar, done)
     finally:
         if connected_here:
             # stops a runtime started here; from a cluster, disconnects, and the cluster ends the actors this
@@ -209,7 +209,14 @@ def describe_cluster(ray: Any, address: str | None, local: bool) -> dict[str, An
 
 
 def _dispatch(
-    ray: Any, actors: list[Any], todo: list[Point], store: ResultStore, run_id: str, bar: tqdm, done: list[str]
+    ray: Any,
+    actors: list[Any],
+    todo: list[Point],
+    store: ResultStore,
+    run_id: str,
+    digest: str,
+    bar: tqdm,
+    done: list[str],
 ) -> None:
     queue = list(reversed(todo))  # popped from the end: the sweep's order
     running: dict[Any, tuple[Any, Point]] = {}
@@ -232,7 +239,7 @@ def _dispatch(
                     f"Point {point.key}: its Ray worker died and Ray's {MAX_RESTARTS} restarts of it are used up "
                     "(Ray's reason above); the stored Points are kept: rerun to resume"
                 ) from exc
-            store.save(point.key, point.params(), counters, round(seconds, 4), run_id)
+            store.save(point.key, point.params(), counters, round(seconds, 4), run_id, digest)
             done.append(point.key)
             bar.update()
             submit(actor)

@@ -2,11 +2,13 @@
 
 Layout of ``results/<name>/``::
 
-    points/<key>.json   one finished Point: parameters, counters, seconds, run id (never half-written)
-    results.csv         one tidy row per stored Point of the scenario, in sweep order
-    manifest.json       the latest run (versions, git commit, scenario hash, start, end, status, Points computed
-                        and skipped) and ``runs``: every run into this folder
-    scenario.yaml       the resolved scenario (every default filled in)
+    points/<key>.json   one finished Point: parameters, counters, seconds, run id and the sha256 of all that
+                        (never half-written; a file whose checksum does not match is reported and recomputed)
+    results.csv         one tidy row per verified Point of the scenario, in sweep order
+    manifest.json       the latest run (versions, git commit, scenario hash, start, end, status, Points computed,
+                        skipped and damaged, sha256 of results.csv) and ``runs``: every run into this folder
+    scenario.yaml       the resolved scenario (every default filled in) and the command-line overrides
+    .lock               held by the run writing into the folder (:mod:`lssc_sim.engine.lock`)
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from lssc_sim.checksum import file_sha256, json_sha256
 
 # Leading columns of results.csv; the rest follow alphabetically (parameters, then counters).
 LEADING_COLUMNS = ("system", "kind", "channel", "modulation", "snr_db", "key")
@@ -62,22 +66,61 @@ class ResultStore:
         return self.load(key) is not None
 
     def load(self, key: str) -> dict[str, Any] | None:
-        """A stored Point, or None when absent or unreadable (an unreadable file is recomputed)."""
-        try:
-            return json.loads(self.path(key).read_text())
-        except (OSError, ValueError):
-            return None
+        """A stored Point whose checksum holds, or None (absent or damaged: either is recomputed)."""
+        return self.inspect(key)[0]
 
-    def save(self, key: str, params: dict[str, Any], counters: dict[str, Any], seconds: float, run_id: str) -> None:
+    def inspect(self, key: str) -> tuple[dict[str, Any] | None, str | None]:
+        """``(record, None)`` for a sound Point file, ``(None, None)`` when there is none, and ``(None, reason)``
+        for a damaged one: unreadable, truncated, edited, renamed, or without a checksum."""
+        path = self.path(key)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return None, None
+        except (OSError, UnicodeDecodeError) as exc:
+            return None, f"unreadable ({exc})"
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return None, "not valid JSON (truncated?)"
+        if not isinstance(record, dict) or "sha256" not in record:
+            return None, "no checksum (edited, or written before Point files carried one)"
+        if record["sha256"] != json_sha256({k: v for k, v in record.items() if k != "sha256"}):
+            return None, "checksum mismatch (edited or damaged on disk)"
+        if record.get("key") != key:
+            return None, f"holds Point {record.get('key')!r}, not {key!r}"
+        return record, None
+
+    def save(
+        self,
+        key: str,
+        params: dict[str, Any],
+        counters: dict[str, Any],
+        seconds: float,
+        run_id: str,
+        scenario_hash: str | None = None,
+    ) -> None:
         record = {
             "key": key,
             "params": params,
             "counters": counters,
             "seconds": seconds,
             "run_id": run_id,
+            "scenario_hash": scenario_hash,
             "finished": utc_now(),
         }
-        atomic_write_text(self.path(key), json.dumps(record, indent=1, sort_keys=True, default=_jsonable))
+        # round-trip first: the checksum covers the values exactly as a reader will parse them
+        record = json.loads(json.dumps(record, default=_jsonable))
+        record["sha256"] = json_sha256(record)
+        atomic_write_text(self.path(key), json.dumps(record, indent=1, sort_keys=True))
+
+    def stale(self, keys: Iterable[str]) -> list[Path]:
+        """Files in ``points/`` that are no Point among ``keys`` (Points of older versions of the scenario, or of
+        the same scenario with other overrides) and temporary files a killed write left behind."""
+        if not self.points_dir.is_dir():
+            return []
+        wanted = {f"{k}.json" for k in keys}
+        return sorted(p for p in self.points_dir.iterdir() if p.is_file() and p.name not in wanted)
 
     def write_csv(self, keys: Iterable[str]) -> Path:
         """results.csv from the stored Points among ``keys`` (in that order); returns its path."""
@@ -97,6 +140,22 @@ class ResultStore:
         path = self.root / "results.csv"
         atomic_write_text(path, lines.getvalue())
         return path
+
+    def csv_problem(self) -> str | None:
+        """Why results.csv cannot be trusted (None when it matches the sha256 the last run recorded)."""
+        path = self.root / "results.csv"
+        if not path.is_file():
+            return f"{path} not found; run the scenario first"
+        try:
+            recorded = json.loads((self.root / "manifest.json").read_text()).get("results_sha256")
+        except (OSError, ValueError):
+            return None  # the manifest's own problems are reported by whoever needs it
+        if recorded is not None and recorded != file_sha256(path):
+            return (
+                f"{path} was changed after the run wrote it (its sha256 differs from the manifest's): rerun the "
+                "scenario to rewrite it from the stored Points"
+            )
+        return None
 
     def write_scenario(self, resolved: dict[str, Any]) -> None:
         atomic_write_text(self.root / "scenario.yaml", yaml.safe_dump(resolved, sort_keys=False))
@@ -172,10 +231,10 @@ def _git_commit() -> str | None:
 
 
 def _jsonable(value: Any) -> Any:
+    if getattr(value, "ndim", 0) > 0:  # numpy arrays (they have .item too, for size 1 only)
+        return value.tolist()
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
     raise TypeError(f"cannot store {type(value).__name__} in a result")
 
 

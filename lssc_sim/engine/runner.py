@@ -14,13 +14,15 @@ import os
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from lssc_sim.channels import make_channel
+from lssc_sim.checksum import file_sha256
+from lssc_sim.engine.lock import folder_lock
 from lssc_sim.engine.results import ResultStore, manifest, utc_now
 from lssc_sim.engine.scenario import Point, Scenario
 from lssc_sim.seeding import derive_seed, seed_everything
@@ -33,11 +35,16 @@ EXECUTORS = ("local", "process", "ray")
 
 @dataclass
 class RunSummary:
+    """What a run did: Points in the scenario, computed now, found stored, and stored ones found damaged
+    (``points/<key>.json`` names, each recomputed), stale files in ``points/`` (see ``ResultStore.stale``)."""
+
     out_dir: Path
     total: int
     computed: int
     skipped: int
     seconds: float
+    damaged: list[str] = field(default_factory=list)
+    stale: int = 0
 
 
 def run_scenario(
@@ -73,6 +80,11 @@ def run_scenario(
         shared out, ``cpu_count // workers``, so the pool never oversubscribes the machine (1 on a Ray cluster).
     address : str, optional
         The running Ray cluster of the Ray executor (``auto``, ``ray://host:port``); default: a local runtime.
+
+    Raises
+    ------
+    lssc_sim.engine.lock.FolderBusy
+        Another run is writing into ``out_dir`` (nothing is written).
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
@@ -86,7 +98,7 @@ def run_scenario(
     if address is not None and executor != "ray":
         raise ValueError(f"address names the Ray cluster of the ray executor; found the {executor} executor")
     if executor == "ray":
-        from lssc_sim.engine.ray_executor import require_ray, run_on_ray
+        from lssc_sim.engine.ray_executor import require_ray
 
         require_ray(address)  # before anything is written: the extra may not be installed
     # what ran the Points, for the manifest; the Ray executor fills in its own once connected
@@ -96,11 +108,35 @@ def run_scenario(
         pool.update(workers=workers, threads_per_worker=threads)
     elif executor == "ray":
         pool.update(workers=workers, ray=None)
-    store = ResultStore(out_dir)
+    with folder_lock(out_dir):
+        return _run_locked(scenario, ResultStore(out_dir), executor, workers, force, progress, threads, address, pool)
+
+
+def _run_locked(
+    scenario: Scenario,
+    store: ResultStore,
+    executor: str,
+    workers: int,
+    force: bool,
+    progress: bool,
+    threads: int | None,
+    address: str | None,
+    pool: dict[str, Any],
+) -> RunSummary:
     started, t0 = utc_now(), time.perf_counter()
     points = scenario.points()
-    todo = [p for p in points if force or not store.has(p.key)]
-    store.write_scenario(scenario.resolved())
+    todo, damaged = [], []
+    for point in points:
+        record, problem = store.inspect(point.key)
+        if problem is not None:
+            damaged.append(store.path(point.key).name)
+            log.warning("%s: %s; recomputing it", store.path(point.key), problem)
+        if force or record is None:
+            todo.append(point)
+    stale = store.stale(p.key for p in points)
+    if stale:
+        log.info("%d files in %s are no Point of this scenario (--prune removes them)", len(stale), store.points_dir)
+    store.write_scenario({**scenario.resolved(), "overrides": list(scenario.overrides)})
     run_id = uuid.uuid4().hex[:12]
     bar = tqdm(
         total=len(points),
@@ -120,6 +156,8 @@ def run_scenario(
         elif executor == "process":
             _run_pool(scenario, todo, store.root, run_id, workers, threads, bar, done)
         else:
+            from lssc_sim.engine.ray_executor import run_on_ray
+
             run_on_ray(scenario, todo, store, run_id, workers, threads, address, bar, done, pool)
         status = "finished"
     except KeyboardInterrupt:
@@ -131,7 +169,7 @@ def run_scenario(
     finally:
         computed = len(done)
         bar.close()
-        store.write_csv(p.key for p in points)
+        csv_path = store.write_csv(p.key for p in points)
         seconds = time.perf_counter() - t0
         store.add_run(
             manifest(
@@ -143,12 +181,15 @@ def run_scenario(
                 points_total=len(points),
                 points_computed=computed,
                 points_skipped=len(points) - len(todo),
+                points_damaged=damaged,
+                overrides=list(scenario.overrides),
+                results_sha256=file_sha256(csv_path),
                 wall_seconds=round(seconds, 3),
                 run_id=run_id,
                 status=status,
             )
         )
-    return RunSummary(store.root, len(points), computed, len(points) - len(todo), seconds)
+    return RunSummary(store.root, len(points), computed, len(points) - len(todo), seconds, damaged, len(stale))
 
 
 def _run_pool(
@@ -228,5 +269,5 @@ def run_point(scenario: Scenario, point: Point) -> tuple[Counters, float]:
 
 def _run_and_store(scenario: Scenario, point: Point, root: Path, run_id: str) -> str:
     counters, seconds = run_point(scenario, point)
-    ResultStore(root).save(point.key, point.params(), counters, round(seconds, 4), run_id)
+    ResultStore(root).save(point.key, point.params(), counters, round(seconds, 4), run_id, scenario.digest())
     return point.key

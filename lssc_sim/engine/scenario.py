@@ -7,12 +7,10 @@ everything that can be checked without simulating (names, ranges, files, channel
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lssc_sim.channels import CHANNELS, make_channel
 from lssc_sim.data import DATASETS, DatasetSpec
 from lssc_sim.digital.spec import MODULATIONS
+from lssc_sim.engine.variants import flatten, system_variants
 from lssc_sim.plots.catalog import PLOT_KINDS, PlotStyle
 from lssc_sim.snr import SnrAxis, snr_values, thin
 from lssc_sim.systems import SYSTEMS, SystemConfig
@@ -126,7 +125,7 @@ class Point:
             if name != "name":
                 row[f"channel.{name}"] = value
         row["modulation"] = self.modulation or ""
-        row.update(_flatten(self.config.model_dump(mode="json", exclude={"kind", "sweep", "snr_db"})))
+        row.update(flatten(self.config.model_dump(mode="json", exclude={"kind", "sweep", "snr_db"})))
         return row
 
 
@@ -138,6 +137,7 @@ class Scenario:
     systems: dict[str, SystemConfig]
     path: Path | None = None
     quick: bool = False
+    overrides: tuple[str, ...] = ()  # as given on the command line; their effect is in spec and systems
 
     @property
     def name(self) -> str:
@@ -153,7 +153,7 @@ class Scenario:
         }
         points = []
         for label, config in self.systems.items():
-            for resolved in _system_variants(config):
+            for resolved in system_variants(config):
                 values = [axis_values[a] if a in resolved.axes else [None] for a in AXES]
                 if "snr_db" in resolved.axes and resolved.snr_db is not None:
                     values[0] = snr_values(resolved.snr_db)
@@ -196,57 +196,10 @@ def _with_key(point: Point, scenario: Scenario) -> Point:
     return Point(point.system, point.config, point.snr_db, point.channel, point.modulation, key)
 
 
-def _system_variants(config: SystemConfig) -> Iterator[SystemConfig]:
-    """One resolved config per combination of the system's own ``sweep`` (dotted parameter paths)."""
-    if not config.sweep:
-        yield config
-        return
-    names = list(config.sweep)
-    base = config.model_dump(mode="python", exclude={"sweep"})
-    for combo in itertools.product(*(config.sweep[n] for n in names)):
-        data = copy.deepcopy(base)
-        for name, value in zip(names, combo, strict=True):
-            _set_dotted(data, name, value)
-        try:
-            yield type(config).model_validate(data)
-        except ValidationError as exc:
-            # name the sweep entry (and its value) that the failing key belongs to, not the key alone
-            lines = []
-            for err in exc.errors():
-                dotted = ".".join(str(k) for k in err["loc"])
-                culprits = [(n, v) for n, v in zip(names, combo, strict=True) if n.startswith(dotted)] or [
-                    (dotted, err.get("input"))
-                ]
-                msg = err["msg"].removeprefix("Value error, ")
-                lines += [f"{n}: {msg} (swept value {v!r})" for n, v in culprits]
-            raise ValueError("\n".join(dict.fromkeys(lines))) from None
-
-
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, last = dotted.split(".")
-    for part in parents:
-        if not isinstance(data.get(part), dict):
-            data[part] = {} if data.get(part) is None else data[part]
-        data = data[part]
-    data[last] = value
-
-
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for name, value in data.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{name}."))
-        elif isinstance(value, list):
-            flat[prefix + name] = json.dumps(value)
-        else:
-            flat[prefix + name] = value
-    return flat
-
-
 # ---------------------------------------------------------------------------------------------- loading
 
 
-def load_scenario(path: str | Path, quick: bool = False) -> Scenario:
+def load_scenario(path: str | Path, quick: bool = False, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, validate and freeze a scenario file.
 
     Parameters
@@ -256,6 +209,8 @@ def load_scenario(path: str | Path, quick: bool = False) -> Scenario:
     quick : bool
         Shrink the sweep for a smoke run: at most 4 SNR points, at most 8 images, and each system's own
         ``quick()`` reduction of its Monte-Carlo budget.
+    overrides : list of str
+        ``key.path=value`` or ``~key.path`` (:mod:`lssc_sim.engine.overrides`), applied before validation.
 
     Raises
     ------
@@ -263,12 +218,21 @@ def load_scenario(path: str | Path, quick: bool = False) -> Scenario:
         The file is missing, is not YAML, or violates the schema; every problem found is listed.
     """
     path = Path(path)
-    return scenario_from_dict(read_yaml(path, ScenarioError), path, quick)
+    return scenario_from_dict(read_yaml(path, ScenarioError), path, quick, overrides)
 
 
-def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = False) -> Scenario:
+def scenario_from_dict(
+    raw: Any, path: str | Path = "<scenario>", quick: bool = False, overrides: list[str] | tuple[str, ...] = ()
+) -> Scenario:
     """Validate already-parsed scenario data (see :func:`load_scenario`); every problem found is reported."""
     path = Path(path)
+    if overrides:
+        from lssc_sim.engine.overrides import apply_overrides
+
+        try:
+            raw = apply_overrides(raw, overrides, ScenarioSpec)
+        except ValueError as exc:
+            raise ScenarioError("\n".join(f"{path}: {line}" for line in str(exc).splitlines())) from None
     if not isinstance(raw, dict):
         raise ScenarioError(
             f"{path}: expected a mapping of keys (name, systems, sweep, ...), found {type(raw).__name__}"
@@ -309,10 +273,11 @@ def scenario_from_dict(raw: Any, path: str | Path = "<scenario>", quick: bool = 
         except (ValueError, OSError) as exc:
             problems.append(f"{path}: dataset: {exc}")
     if problems:
-        raise ScenarioError("\n".join(problems))
+        given = [f"{path}: (after the overrides {', '.join(overrides)})"] if overrides else []
+        raise ScenarioError("\n".join(problems + given))
     if quick:
         spec = _quick_spec(spec)
-    return Scenario(spec, systems, path, quick)
+    return Scenario(spec, systems, path, quick, tuple(overrides))
 
 
 def _channel_problems(entries: list[Any]) -> list[str]:
@@ -345,7 +310,7 @@ def _system(
         return None, [format_errors(path, exc, entry, cls, prefix=where)]
     problems, variants = [], []
     try:
-        variants = list(_system_variants(config))
+        variants = list(system_variants(config))
     except (KeyError, TypeError, ValueError) as exc:  # a swept value, named by its sweep entry
         problems += [f"{path}: {where}.sweep.{line}" for line in str(exc).splitlines()]
     if config.needs_dataset and no_dataset:
@@ -363,7 +328,7 @@ def _modulation_problems(config: SystemConfig, modulations: list[str]) -> list[s
     if "modulation" not in config.axes:
         return []
     problems = []
-    for variant in _system_variants(config):
+    for variant in system_variants(config):
         n = getattr(getattr(variant, "fec", None), "n", None)
         for modulation in modulations if n is not None else ():
             m = MODULATIONS[modulation]

@@ -8,6 +8,11 @@ the config beside it: ``python -m lssc_sim.train lssc_sim/pretrained/<name>.yaml
 - ``lssc_awgn``: LSSC trained end to end through AWGN at SNRs drawn in [1, 20] dB (15 channel uses per pixel).
 - ``lssc_awgn_cu1_16``, ``lssc_awgn_cu1_2``, ``lssc_awgn_cu4``: the same at budgets of 1/16, 1/2 and 4 channel
   uses per pixel (``bandwidth`` in their configs; :mod:`lssc_sim.codecs.budget` picks what crosses the cut).
+
+Loading is verified: every file the card lists a sha256 for and that is in the folder must match it (the
+training by-products such as ``best.keras`` are listed but not shipped), the two halves must be listed, and the
+Keras files load with ``safe_mode=True`` (no deserialised Python code, such as a ``Lambda`` layer's). A scenario
+naming tampered weights is refused before any Point runs, with the file named.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lssc_sim.checksum import file_sha256
 
 PRETRAINED_DIR = Path(__file__).resolve().parent
 MODEL_FILES = ("encoder.keras", "decoder.keras", "card.json")
@@ -62,14 +69,32 @@ def resolve(weights: str) -> Path:
     return folder
 
 
-def missing_files(weights: str) -> list[str]:
-    """Problems finding ``weights`` (empty when loadable), for up-front scenario checks."""
+def file_problems(weights: str) -> list[str]:
+    """Problems finding or trusting ``weights`` (empty when loadable): a missing file, a card that is unreadable
+    or lists no sha256 for a half, a file whose sha256 differs from the card's. For up-front scenario checks."""
     folder = resolve(weights)
     missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
-    if not missing:
-        return []
-    hint = f"; shipped models: {', '.join(names()) or 'none'}" if folder.parent == PRETRAINED_DIR else ""
-    return [f"weights {weights!r}: {folder} lacks {', '.join(missing)}{hint}"]
+    if missing:
+        hint = f"; shipped models: {', '.join(names()) or 'none'}" if folder.parent == PRETRAINED_DIR else ""
+        return [f"weights {weights!r}: {folder} lacks {', '.join(missing)}{hint}"]
+    try:
+        listed = json.loads((folder / "card.json").read_text())["sha256"]
+        assert isinstance(listed, dict)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        return [f"weights {weights!r}: {folder / 'card.json'} is unreadable or lists no sha256 of the files"]
+    problems = [
+        f"weights {weights!r}: {folder / name} has no sha256 in card.json: it cannot be verified"
+        for name in MODEL_FILES[:2]
+        if name not in listed
+    ]
+    for name, expected in sorted(listed.items()):
+        path = folder / name
+        if (folder / name).is_file() and file_sha256(path) != expected:
+            problems.append(
+                f"weights {weights!r}: {path} does not match the sha256 in its card.json (changed or damaged since "
+                "training): restore it, or retrain with the card's command"
+            )
+    return problems
 
 
 def fit_problems(weights: str, dataset: Any) -> list[str]:
@@ -114,17 +139,20 @@ def load(weights: str) -> TrainedCodec:
     ------
     FileNotFoundError
         When the folder lacks a file; the message lists the shipped names.
+    ValueError
+        When a file does not match its card's sha256 (the message names the file), or a Keras file would need
+        unsafe deserialisation.
     """
-    problems = missing_files(weights)
+    problems = file_problems(weights)
     if problems:
-        raise FileNotFoundError(problems[0])
+        raise (FileNotFoundError if "lacks" in problems[0] else ValueError)("\n".join(problems))
     import keras
 
     import lssc_sim.codecs.builders  # noqa: F401  (registers the custom layers before loading)
     import lssc_sim.train.loop  # noqa: F401  (and the loss)
 
     folder = resolve(weights)
-    encoder = keras.saving.load_model(folder / "encoder.keras", compile=False)
-    decoder = keras.saving.load_model(folder / "decoder.keras", compile=False)
+    encoder = keras.saving.load_model(folder / "encoder.keras", compile=False, safe_mode=True)
+    decoder = keras.saving.load_model(folder / "decoder.keras", compile=False, safe_mode=True)
     card = json.loads((folder / "card.json").read_text())
     return TrainedCodec(encoder, decoder, card, folder)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lssc_sim.registry import Registry
 from lssc_sim.snr import SnrAxis
 
-SYSTEMS: Registry[type[SystemConfig]] = Registry("system")
+SYSTEMS: Registry[type[SystemConfig]] = Registry("system", entry_point_group="lssc_sim.systems")
 
 Counters = dict[str, float | int]
 

@@ -116,7 +116,7 @@ class DigitalImageConfig(SystemConfig):
         return self.model_copy(update={"sweep": {**self.sweep, "source.bpp": thin(targets, QUICK_RATE_TARGETS)}})
 
     def check_files(self, dataset=None) -> list[str]:
-        return pretrained.missing_files(self.receiver.segmenter) or pretrained.fit_problems(
+        return pretrained.file_problems(self.receiver.segmenter) or pretrained.fit_problems(
             self.receiver.segmenter, dataset
         )
 

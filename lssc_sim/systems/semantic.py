@@ -76,7 +76,7 @@ class SemanticConfig(SystemConfig):
     def check_files(self, dataset=None) -> list[str]:
         if self.weights is None:
             return []
-        return pretrained.missing_files(self.weights) or pretrained.fit_problems(self.weights, dataset)
+        return pretrained.file_problems(self.weights) or pretrained.fit_problems(self.weights, dataset)
 
     def build(self) -> SemanticRun:
         return SemanticRun(self)

@@ -17,7 +17,6 @@ it, and writes into the output folder::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lssc_sim.checksum import file_sha256
 from lssc_sim.codecs.builders import CODECS, SplitCodec, end_to_end
 from lssc_sim.codecs.channel_layer import AnalogChannel, channel_uses_of
 from lssc_sim.data import DatasetSpec, load_dataset
@@ -147,10 +147,6 @@ def with_snr(model: keras.Model, snr_db: float | None) -> keras.Model:
 
 
 # -- train -----------------------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _load_state(out: Path, config: TrainConfig) -> dict[str, Any] | None:
     """The saved state of an earlier run in ``out``, checked to be the same experiment; None if there is none."""
     path = out / "state.json"
@@ -235,7 +231,7 @@ def _finish(config: TrainConfig, out: Path, state: dict[str, Any]) -> TrainResul
         # the achieved budget (two reals per complex channel use), beside the target in config.bandwidth
         "channel_uses_per_pixel": channel_uses_of(shapes) / (hw[0] * hw[1]),
         "transmitted_shapes": [list(s) for s in shapes],
-        "sha256": {name: _sha256(out / name) for name in SAVED_FILES},
+        "sha256": {name: file_sha256(out / name) for name in SAVED_FILES},
         "config": config.model_dump(mode="json"),
     }
     write_json(out / "card.json", card)
