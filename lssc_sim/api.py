@@ -55,6 +55,8 @@ def load(
     lssc_sim.engine.ScenarioError
         Naming the file (``<dict>`` for a dict), the key, what was expected and what was found.
     """
+    if isinstance(overrides, str):  # one override, not its characters
+        overrides = [overrides]
     if isinstance(scenario, dict):
         return scenario_from_dict(scenario, "<dict>", quick, overrides)
     return load_scenario(scenario, quick, overrides)
@@ -71,6 +73,7 @@ def run(
     executor: str = "local",
     workers: int = 2,
     threads: int | None = None,
+    address: str | None = None,
     progress: bool = False,
 ) -> RunResult:
     """Run a scenario (resuming what is stored), draw its figures and write its report.
@@ -89,7 +92,8 @@ def run(
         Recompute stored Points.
     plot_only : bool
         Only redraw the figures and the report from the stored results.csv.
-    executor, workers, threads : see :func:`lssc_sim.engine.run_scenario`.
+    executor, workers, threads, address : see :func:`lssc_sim.engine.run_scenario`. The process executor spawns
+        workers that import the calling script: guard a script's top level with ``if __name__ == "__main__":``.
     progress : bool
         Show the progress bar.
 
@@ -102,32 +106,47 @@ def run(
     ValueError
         ``plot_only`` for a folder without results of this scenario.
     """
+    from lssc_sim.engine.lock import folder_lock
+
     spec = load(scenario, overrides, quick)
     folder = Path(out) if out is not None else Path("results") / spec.name
     summary = None
-    if plot_only:
-        problem = results_problem(folder, spec.digest())
-        if problem:
-            raise ValueError(problem)
-    else:
-        from lssc_sim.engine.runner import run_scenario
-        from lssc_sim.logs import quiet_tensorflow_import
+    with folder_lock(folder):  # the run, its figures and its report: no other writer in between
+        if plot_only:
+            problem = results_problem(folder, spec.digest())
+            if problem:
+                raise ValueError(problem)
+        else:
+            from lssc_sim.engine.runner import run_scenario
+            from lssc_sim.logs import quiet_tensorflow_import
 
-        quiet_tensorflow_import()
-        summary = run_scenario(spec, folder, executor=executor, workers=workers, force=force, progress=progress,
-                               threads=threads)  # fmt: skip
-    figures, report = draw(spec, folder)
+            quiet_tensorflow_import()
+            summary = run_scenario(spec, folder, executor=executor, workers=workers, force=force, progress=progress,
+                                   threads=threads, address=address)  # fmt: skip
+        figures, report = draw(spec, folder)
     return RunResult(folder, _rows(folder / "results.csv"), figures, report, summary)
 
 
 def draw(scenario: Scenario, out: Path) -> tuple[list[Path], list[Path]]:
-    """The scenario's figures and its report, from ``out/results.csv``; returns (figures, report files)."""
+    """The scenario's figures and its report, from ``out/results.csv``; returns (figures, report files).
+
+    The plots draw with matplotlib's Agg backend; the caller's backend (a notebook's inline one) is put back.
+    """
+    import matplotlib
+
+    backend = matplotlib.get_backend()
     from lssc_sim.plots.make import make_plots
     from lssc_sim.report import write_report
 
     spec = scenario.spec
-    figures = make_plots(out, spec.plots, spec.title, spec.plot_style, scenario.quick, bd_anchor=spec.bd_anchor)
-    return figures, write_report(out, figures)
+    try:
+        figures = make_plots(out, spec.plots, spec.title, spec.plot_style, scenario.quick, bd_anchor=spec.bd_anchor)
+        return figures, write_report(out, figures)
+    finally:
+        if matplotlib.get_backend() != backend:
+            import matplotlib.pyplot as plt
+
+            plt.switch_backend(backend)
 
 
 def results_problem(out: Path, digest: str) -> str | None:

@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         print("run_scenario.py: error: a scenario file is required (or --list)", file=sys.stderr)
         return 2
 
-    from lssc_sim.api import draw, load, results_problem
-    from lssc_sim.engine.lock import FolderBusy
+    from lssc_sim.api import draw, load
+    from lssc_sim.engine.lock import FolderBusy, folder_lock
     from lssc_sim.engine.scenario import ScenarioError
 
     try:
@@ -119,24 +119,36 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.stale or args.prune:
             return _stale(scenario, out, remove=args.prune)
-        if not args.plot_only:
-            _run(scenario, out, args)
-        else:
-            problem = results_problem(out, scenario.digest())
-            if problem:
-                print(f"--plot-only: {problem}", file=sys.stderr)
-                return 2
+        with folder_lock(out):  # the run, then its figures and report: no other writer in between
+            status = _run_or_check(scenario, out, args)
+            if status != 2 and (out / "results.csv").is_file():
+                figures, report = draw(scenario, out)
+                for path in figures:
+                    print(f"figure: {path}")
+                for path in report:
+                    print(f"report: {path}")
     except FolderBusy as exc:
         print(f"run_scenario.py: {exc}", file=sys.stderr)
         return 3
+    return status
+
+
+def _run_or_check(scenario, out: Path, args: argparse.Namespace) -> int:
+    """Run (0; 130 when interrupted: the Points stored so far are drawn) or check the results for --plot-only (0;
+    2 when they cannot be drawn)."""
+    from lssc_sim.api import results_problem
+
+    if args.plot_only:
+        problem = results_problem(out, scenario.digest())
+        if problem:
+            print(f"--plot-only: {problem}", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        _run(scenario, out, args)
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished Points are stored in {out}; rerun the same command to resume", file=sys.stderr)
         return 130
-    figures, report = draw(scenario, out)
-    for path in figures:
-        print(f"figure: {path}")
-    for path in report:
-        print(f"report: {path}")
     return 0
 
 
@@ -154,11 +166,10 @@ def _run(scenario, out: Path, args: argparse.Namespace) -> None:
         threads=args.threads,
         address=args.address,
     )
-    for name in summary.damaged:
-        print(f"damaged, recomputed: {out / 'points' / name}")
     stale = f", {summary.stale} stale files in points/ (--stale lists them)" if summary.stale else ""
+    damaged = f", {len(summary.damaged)} damaged files recomputed (see the warnings above)" if summary.damaged else ""
     print(
-        f"{summary.computed} Points computed, {summary.skipped} already stored{stale}, "
+        f"{summary.computed} Points computed, {summary.skipped} already stored{damaged}{stale}, "
         f"{summary.seconds:.1f} s -> {out / 'results.csv'}"
     )
 

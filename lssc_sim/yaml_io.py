@@ -77,7 +77,8 @@ def format_errors(path: Path, exc: ValidationError, raw: Any, model: type[BaseMo
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, keys[:-1])
             expected = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-            lines.append(f"{path}: {where}: unknown key{expected} (found {keys[-1]!r})")
+            found = keys[-1] if keys else err["loc"][-1]
+            lines.append(f"{path}: {where}: unknown key{expected} (found {found!r})")
         elif err["type"] == "missing":
             lines.append(f"{path}: {where}: missing required key")
         elif err["type"] in ("value_error", "type_error", "assertion_error"):  # our validators' own words

@@ -243,9 +243,9 @@ def test_report_numbers_equal_the_csv(run_dir):
     assert cells[1:] == [
         f"{rows[0]['channel_uses_per_pixel']:.1f}",
         f"{rows[0]['source_bits_per_pixel']:.1f}",
-        "4.0",
+        "4.0 (> half lost at 2.0)",
         f"{marker:.1f}",
-        f"{4.0 - marker:+.1f}",
+        f"{2.0 - marker:+.1f}..{4.0 - marker:+.1f}",
         f"{sum(r['images_lost'] for r in rows)} of {sum(r['images'] for r in rows)}",
         "0.0..4.0",
     ]
@@ -280,7 +280,7 @@ def test_missing_manifest_and_scenario_are_said(run_dir):
         assert "--quick" not in text
     assert md.startswith(f"# {run_dir.name}\n")
     assert "The scenario drew no figures." in md
-    assert table_row(md, QPSK_LABEL)[3] == "4.0"  # the numbers need results.csv only
+    assert table_row(md, QPSK_LABEL)[3] == "4.0 (> half lost at 2.0)"  # the numbers need results.csv only
 
 
 def test_pipe_table_to_html_escapes_and_aligns():

@@ -6,7 +6,7 @@ entry-point group (see ``registry.py``).
 
 from __future__ import annotations
 
-from lssc_sim.channels import awgn, ideal, phase_noise, rayleigh, rician  # noqa: F401  (register the built-ins)
+from lssc_sim.channels import awgn, ideal, phase_noise, rayleigh, rician, tdl  # noqa: F401  (register the built-ins)
 from lssc_sim.channels.base import CHANNELS, Channel, FlatFadingChannel, equalize, make_channel
 
 __all__ = ["CHANNELS", "Channel", "FlatFadingChannel", "equalize", "make_channel"]

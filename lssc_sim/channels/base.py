@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -99,17 +99,39 @@ class Channel:
         x = tf.convert_to_tensor(x)
         if x.dtype != tf.complex64:
             raise TypeError(f"{self.name}: x must be tf.complex64, got {x.dtype.name}")
-        _ensure_rng()
+        ensure_rng()
         h = self.gains(tf.shape(x))
         y = self.add_noise(h * x, no)
         return tf.ensure_shape(y, x.shape), h
+
+    def receive(self, x: tf.Tensor, no: float | tf.Tensor, equalizer: str = "zf") -> tuple[tf.Tensor, tf.Tensor]:
+        """Send ``x`` and equalise it as the receiver does: ``(x_hat, no_eff)``, both ``[batch, n]``.
+
+        A flat channel's receiver knows ``h`` (perfect CSI); a channel with estimated CSI (OFDM) overrides this
+        to equalise with its estimate and to count the estimation error in ``no_eff``. Links and the semantic
+        codec's channel layer receive through this method only.
+
+        Parameters
+        ----------
+        x : [batch, n], tf.complex64
+        no : float or [batch], tf.float32
+        equalizer : {"zf", "mmse"}
+            See :func:`equalize`.
+        """
+        y, h = self(x, no)
+        return equalize(y, h, no, equalizer)
+
+    def overhead(self, frame_symbols: Sequence[int]) -> dict[str, int | bool]:
+        """Resources a transmission of frames of ``frame_symbols`` symbols each spends besides its symbols (pilots,
+        cyclic prefix, padding), as counters; none for a flat channel."""
+        return {}
 
     def add_noise(self, y: tf.Tensor, no: float | tf.Tensor) -> tf.Tensor:
         """Add complex AWGN of power ``no`` (scalar or ``[batch]``) with Sionna's ``AWGN`` block."""
         import tensorflow as tf
         from sionna.phy.channel import AWGN
 
-        _ensure_rng()
+        ensure_rng()
         if self._awgn is None:  # built on first use: the constructor does no TensorFlow work
             self._awgn = AWGN(precision="single")
         no = tf.cast(no, tf.float32)
@@ -190,24 +212,32 @@ class FlatFadingChannel(Channel):
         return np.repeat(g, self.block_length, axis=-1)[:, :n]
 
 
-def equalize(y: tf.Tensor, h: tf.Tensor, no: float | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Zero-forcing equalization with perfect CSI.
+def equalize(
+    y: tf.Tensor, h: tf.Tensor, no: float | tf.Tensor, kind: str = "zf", err_var: tf.Tensor | None = None
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Per-symbol equalisation with a channel estimate ``h`` (the true gains: perfect CSI).
 
     Parameters
     ----------
     y : [batch, n], tf.complex64
         Channel output.
     h : tf.complex64, broadcastable to ``y``
-        Channel gains returned by the channel.
+        Channel gains (or their estimate).
     no : float or [batch], tf.float32
         Noise power per complex symbol.
+    kind : {"zf", "mmse"}
+        ``"zf"``: ``y / h`` (``|h|^2`` floored at 1e-12), unbiased, unbounded in deep fades; ``"mmse"``: the
+        linear MMSE estimate of a unit-energy symbol, ``conj(h) y / (|h|^2 + no + err_var)``, biased towards 0,
+        bounded.
+    err_var : tf.float32 broadcastable to ``y``, optional
+        Variance of the estimation error ``h_true - h`` of unit-energy symbols: it adds to the noise.
 
     Returns
     -------
     x_hat : [batch, n], tf.complex64
-        ``y / h`` (with ``|h|^2`` floored at 1e-12).
     no_eff : [batch, n], tf.float32
-        Effective noise power per symbol after equalization, ``no / |h|^2``, for the demapper.
+        Effective noise power per symbol after zero forcing, ``(no + err_var) / |h|^2``, for the demapper (also
+        returned for ``"mmse"``, whose ``x_hat`` the analog decoder uses without it).
     """
     import tensorflow as tf
     from sionna.phy.utils import expand_to_rank
@@ -215,9 +245,16 @@ def equalize(y: tf.Tensor, h: tf.Tensor, no: float | tf.Tensor) -> tuple[tf.Tens
     y = tf.convert_to_tensor(y)
     h = tf.cast(h, y.dtype)
     gain2 = tf.maximum(tf.math.real(h * tf.math.conj(h)), EPS_GAIN2)
-    x_hat = y * tf.math.conj(h) / tf.cast(gain2, y.dtype)
-    no = expand_to_rank(tf.cast(no, tf.float32), tf.rank(y), axis=-1)
-    no_eff = tf.broadcast_to(no / gain2, tf.shape(x_hat))
+    noise = expand_to_rank(tf.cast(no, tf.float32), tf.rank(y), axis=-1)
+    if err_var is not None:
+        noise = noise + tf.cast(err_var, tf.float32)
+    if kind == "zf":
+        x_hat = y * tf.math.conj(h) / tf.cast(gain2, y.dtype)
+    elif kind == "mmse":
+        x_hat = y * tf.math.conj(h) / tf.cast(gain2 + noise, y.dtype)
+    else:
+        raise ValueError(f"equalize: expected kind 'zf' or 'mmse'; found {kind!r}")
+    no_eff = tf.broadcast_to(noise / gain2, tf.shape(x_hat))
     return x_hat, no_eff
 
 
@@ -275,7 +312,7 @@ def check_float(owner: str, param: str, value: Any, minimum: float | None = None
     return float(value)
 
 
-def _ensure_rng() -> None:
+def ensure_rng() -> None:
     # Sionna creates its tf.random.Generator on first use; created inside a tf.function trace it cannot be
     # lifted out of the graph (Keras then fails with "initial_value ... could not be lifted"), so make sure it
     # exists eagerly.

@@ -2,7 +2,8 @@
 
 Everything that crosses the cut between encoder and decoder (skips and bottleneck) is flattened per image,
 paired into complex symbols, power-normalised, sent over a registered channel (``lssc_sim.channels``) at an
-SNR, equalised with perfect CSI and restored to the input shapes. This file and ``channels/`` are the only
+SNR, equalised by the channel's receiver (:meth:`~lssc_sim.channels.Channel.receive`: perfect CSI on the flat
+channels, the pilot-based estimate on OFDM) and restored to the input shapes. This file and ``channels/`` are the only
 places of the codec that touch TensorFlow and Sionna directly: codec builders stay plain Keras.
 
 Power normalisation and side information
@@ -36,7 +37,7 @@ import keras
 import tensorflow as tf
 from sionna.phy import config
 
-from lssc_sim.channels import Channel, equalize, make_channel
+from lssc_sim.channels import Channel, make_channel
 from lssc_sim.codecs.analog_numpy import EPS_POWER
 
 DEFAULT_TRAIN_SNR_DB = (1.0, 20.0)  # the paper's training range, drawn uniformly per image
@@ -227,11 +228,7 @@ class AnalogChannel(keras.layers.Layer):
         snr = self._snr_per_image(batch, training, snr_db)
         x, scale = pack_symbols(inputs)
         no = tf.pow(10.0, -snr / 10.0)
-        y, h = self._channel(x, no)
-        if self.equalizer == "zf":
-            x_hat, _ = equalize(y, h, no)  # perfect CSI; the effective noise is not used by the decoder
-        else:
-            x_hat = _mmse_equalize(y, h, no)
+        x_hat, _ = self._channel.receive(x, no, self.equalizer)  # the decoder does not use the effective noise
         outputs = [tf.cast(t, u.dtype) for t, u in zip(unpack_symbols(x_hat, scale, shapes), inputs, strict=True)]
         if self.snr_to_decoder:
             outputs.append(snr[:, tf.newaxis])
@@ -263,16 +260,6 @@ class AnalogChannel(keras.layers.Layer):
             "snr_to_decoder": self.snr_to_decoder,
             "equalizer": self.equalizer,
         }
-
-
-def _mmse_equalize(y: tf.Tensor, h: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
-    """Per-symbol linear MMSE estimate of unit-energy ``x`` from ``y = h x + n``: ``conj(h) y / (|h|^2 + no)``.
-
-    ``y`` [batch, n] complex64, ``h`` broadcastable to it, ``no`` [batch] float32.
-    """
-    h = tf.cast(h, y.dtype)
-    denom = tf.math.real(h * tf.math.conj(h)) + no[:, tf.newaxis]
-    return y * tf.math.conj(h) / tf.cast(denom, y.dtype)
 
 
 def _check_real(param: str, value: Any) -> float:

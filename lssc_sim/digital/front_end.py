@@ -13,16 +13,18 @@ front end          when                                            what runs
 
 Every front end takes coded bits ``[B, n]`` cut into frames of ``frame_rows`` consecutive rows: a frame is one
 row of the channel's input, so ``coherence="frame"`` fades once per frame (per code block in ``ber``, per image
-in the image systems). It returns the LLRs ``[B, n]`` (float32, ``log P(1)/P(0)``) with perfect CSI: the
-equalizer hands each symbol's effective noise ``no / |h|^2`` to the demapper. The numba paths draw from the
-NumPy generator they are given; the TensorFlow ones from Sionna's generator (reset per Point from the same seed).
+in the image systems). It returns the LLRs ``[B, n]`` (float32, ``log P(1)/P(0)``): the equalizer hands each
+symbol's effective noise to the demapper, ``no / |h|^2`` with the perfect CSI of the flat channels, the estimation
+error added on an OFDM channel (:meth:`~lssc_sim.channels.Channel.receive`, which ``TfFrontEnd`` calls). The
+numba paths draw from the NumPy generator they are given; the TensorFlow ones from Sionna's generator (reset per
+Point from the same seed).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from lssc_sim.channels import Channel, equalize
+from lssc_sim.channels import Channel
 from lssc_sim.channels.fading_numpy import fade_equalize
 from lssc_sim.channels.gaussian import standard_normal, standard_normal_keyed
 from lssc_sim.digital.modem import Modem
@@ -109,8 +111,7 @@ class TfFrontEnd(FrontEnd):
         import tensorflow as tf
 
         x = self.modem.map(coded)  # [B, n / m]
-        y, h = self.channel(tf.reshape(x, [-1, frame_rows * x.shape[-1]]), no)
-        x_hat, no_eff = equalize(y, h, no)
+        x_hat, no_eff = self.channel.receive(tf.reshape(x, [-1, frame_rows * x.shape[-1]]), no)
         return tf.reshape(x_hat, tf.shape(x)), tf.reshape(no_eff, tf.shape(x))
 
     def symbols(self, coded: np.ndarray, no: float, frame_rows: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from lssc_sim.yaml_io import model_in
+from lssc_sim.yaml_io import check_limits, model_in
 
 
 def apply_overrides(raw: Any, overrides: list[str] | tuple[str, ...], top: type[BaseModel]) -> dict[str, Any]:
@@ -37,15 +37,18 @@ def apply_overrides(raw: Any, overrides: list[str] | tuple[str, ...], top: type[
     ValueError
         One line per bad override, naming it: no ``=``, a value that is not YAML, a key the schema does not have.
     """
-    data = copy.deepcopy(raw) if isinstance(raw, dict) else {}
+    if not isinstance(raw, dict):
+        return raw  # not a scenario at all: the validation says so
+    data = copy.deepcopy(raw)
     problems = []
     for text in overrides:
         try:
             parts, value, delete = _parse(text)
-            _check_key(parts, value, data, top)
+            parts = _check_key(parts, value, data, top)
             _set(data, parts, value, delete)
         except ValueError as exc:
-            problems.append(f"override {text!r}: {exc}")
+            shown = text if len(text) <= 100 else f"{text[:97]}..."  # a hostile value is not echoed whole
+            problems.append(f"override {shown!r}: {exc}")
     if problems:
         raise ValueError("\n".join(problems))
     return data
@@ -54,6 +57,8 @@ def apply_overrides(raw: Any, overrides: list[str] | tuple[str, ...], top: type[
 def _parse(text: str) -> tuple[list[str], Any, bool]:
     delete = text.startswith("~")
     key, sep, value_text = text.removeprefix("~").partition("=")
+    if delete and sep:
+        raise ValueError("~key.path removes a key and takes no value")
     if not delete and not sep:
         raise ValueError("expected key.path=value (or ~key.path to remove a key)")
     parts = key.strip().split(".")
@@ -62,28 +67,48 @@ def _parse(text: str) -> tuple[list[str], Any, bool]:
     if delete:
         return parts, None, True
     try:
+        check_limits(value_text)  # the limits of a scenario file hold for a value given here too
         value = yaml.safe_load(value_text) if value_text.strip() else ""
     except yaml.YAMLError as exc:
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValueError(f"the value {value_text!r} is not valid YAML ({reason}); quote it in the shell") from None
+        shown = value_text if len(value_text) <= 60 else f"{value_text[:57]}..."
+        raise ValueError(f"the value {shown!r} is not valid YAML ({reason}); quote it in the shell") from None
     return parts, value, False
 
 
-def _check_key(parts: list[str], value: Any, data: dict[str, Any], top: type[BaseModel]) -> None:
-    """Refuse a key path the schema does not have (values are left to the validation that follows)."""
+def _check_key(parts: list[str], value: Any, data: dict[str, Any], top: type[BaseModel]) -> list[str]:
+    """The key path as it is to be set (a system's own ``sweep`` takes dotted names as single keys); refuse one the
+    schema does not have (values are left to the validation that follows)."""
     if parts[0] == "systems" and len(parts) > 2:
         from lssc_sim.systems import SYSTEMS
 
-        entry = data.get("systems", {}).get(parts[1]) if isinstance(data.get("systems"), dict) else None
-        kind = value if parts[2:] == ["kind"] else entry.get("kind") if isinstance(entry, dict) else None
-        if kind not in SYSTEMS:
+        systems = data.get("systems") if isinstance(data.get("systems"), dict) else {}
+        label, entry = parts[1], systems.get(parts[1])
+        if not isinstance(entry, dict) and parts[2:] != ["kind"]:
             raise ValueError(
-                f"systems.{parts[1]} is not a system of the scenario (its systems: "
-                f"{', '.join(data.get('systems') or {}) or 'none'}); add one with systems.{parts[1]}.kind=KIND"
+                f"systems.{label} is not a system of the scenario (its systems: {', '.join(systems) or 'none'}); "
+                f"add one with systems.{label}.kind=KIND"
             )
-        _walk(SYSTEMS.get(kind), parts[2:], entry, f"systems.{parts[1]}")
-        return
+        kind = value if parts[2:] == ["kind"] else entry.get("kind")
+        if kind not in SYSTEMS:
+            raise ValueError(f"systems.{label}.kind: expected one of {SYSTEMS.names()}; found {kind!r}")
+        if parts[2] == "sweep" and len(parts) > 3:  # systems.x.sweep.fec.rate: the sweep's key is 'fec.rate'
+            parts = [*parts[:3], ".".join(parts[3:])]
+        swept = [k for k in (entry or {}).get("sweep") or {} if _overlaps(k, ".".join(parts[2:]))]
+        if swept and parts[2] != "sweep":
+            raise ValueError(
+                f"systems.{label}.sweep sets {swept[0]!r} for every variant and would undo this override: override "
+                f"'systems.{label}.sweep.{swept[0]}=[...]' instead"
+            )
+        _walk(SYSTEMS.get(kind), parts[2:], entry, f"systems.{label}")
+        return parts
     _walk(top, parts, data, "")
+    return parts
+
+
+def _overlaps(swept: str, dotted: str) -> bool:
+    """Whether the swept key and the overridden key path name the same value or one holds the other."""
+    return swept == dotted or swept.startswith(dotted + ".") or dotted.startswith(swept + ".")
 
 
 def _walk(annotation: Any, parts: list[str], node: Any, where: str) -> None:
@@ -94,6 +119,11 @@ def _walk(annotation: Any, parts: list[str], node: Any, where: str) -> None:
     if isinstance(node, list):  # a list entry by index: sweep.channel.1.coherence=4032
         if not part.isdigit() or int(part) >= len(node):
             raise ValueError(f"{where} is a list of {len(node)} entries; expected an index 0..{len(node) - 1}")
+        if rest and not isinstance(node[int(part)], dict):
+            raise ValueError(
+                f"{here} is {node[int(part)]!r}, not a mapping: {'.'.join(rest)} cannot be set inside it (give the "
+                f"whole entry, e.g. '{here}={{name: {node[int(part)]}, ...}}')"
+            )
         args = typing.get_args(annotation)
         _walk(args[0] if args else Any, rest, node[int(part)], here)
         return

@@ -62,9 +62,6 @@ class ResultStore:
     def path(self, key: str) -> Path:
         return self.points_dir / f"{key}.json"
 
-    def has(self, key: str) -> bool:
-        return self.load(key) is not None
-
     def load(self, key: str) -> dict[str, Any] | None:
         """A stored Point whose checksum holds, or None (absent or damaged: either is recomputed)."""
         return self.inspect(key)[0]

@@ -125,14 +125,24 @@ def _run_locked(
 ) -> RunSummary:
     started, t0 = utc_now(), time.perf_counter()
     points = scenario.points()
-    todo, damaged = [], []
+    todo, damaged, unchecked = [], [], 0
     for point in points:
         record, problem = store.inspect(point.key)
         if problem is not None:
             damaged.append(store.path(point.key).name)
-            log.warning("%s: %s; recomputing it", store.path(point.key), problem)
+            if problem.startswith("no checksum"):  # counted below: a whole folder of them needs one line
+                unchecked += 1
+            else:
+                log.warning("%s: %s; recomputing it", store.path(point.key), problem)
         if force or record is None:
             todo.append(point)
+    if unchecked:
+        log.warning(
+            "%d Point files in %s carry no checksum (written before lssc_sim checksummed them, or edited): "
+            "recomputing them",
+            unchecked,
+            store.points_dir,
+        )
     stale = store.stale(p.key for p in points)
     if stale:
         log.info("%d files in %s are no Point of this scenario (--prune removes them)", len(stale), store.points_dir)

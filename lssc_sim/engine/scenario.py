@@ -273,7 +273,8 @@ def scenario_from_dict(
         except (ValueError, OSError) as exc:
             problems.append(f"{path}: dataset: {exc}")
     if problems:
-        given = [f"{path}: (after the overrides {', '.join(overrides)})"] if overrides else []
+        listed = ", ".join(o if len(o) <= 100 else f"{o[:97]}..." for o in overrides)
+        given = [f"{path}: (after the overrides {listed})"] if overrides else []
         raise ScenarioError("\n".join(problems + given))
     if quick:
         spec = _quick_spec(spec)

@@ -102,17 +102,25 @@ def save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
     return paths
 
 
+MAX_COLUMNS = 4  # panels per row: more make a figure too wide to read on a page or a screen
+
+
 def new_figure(n_panels: int, style: Style, *, sharey: bool = True):
-    """A row of ``n_panels`` axes, each ``width_in`` wide and the figure ``height_in`` tall; (fig, axes)."""
+    """``n_panels`` axes, each ``width_in`` wide and ``height_in`` tall, in rows of at most ``MAX_COLUMNS``;
+    (fig, axes in reading order)."""
+    cols = min(n_panels, MAX_COLUMNS)
+    rows = -(-n_panels // cols)
     fig, axes = plt.subplots(
-        1,
-        n_panels,
-        figsize=(float(style["width_in"]) * n_panels, float(style["height_in"])),
+        rows,
+        cols,
+        figsize=(float(style["width_in"]) * cols, float(style["height_in"]) * rows),
         squeeze=False,
         sharey=sharey,
         layout="constrained",
     )
-    return fig, list(axes[0])
+    for ax in axes.flat[n_panels:]:  # the empty places of the last row
+        fig.delaxes(ax)
+    return fig, list(axes.flat[:n_panels])
 
 
 def text_width_in(text: str, font_size: float) -> float:
@@ -315,6 +323,14 @@ def channel_label(row: Row) -> str:
     elif name == "phase_noise":
         words = ["phase noise", f"linewidth {float(params.get('linewidth_symbol', 0.02)):g} rad/symbol"]
         used = ["linewidth_symbol"]
+    elif name == "tdl":  # the grid is the same in every panel of a scenario: its title or README says it
+        csi = {"perfect": "perfect CSI", "ls": "LS CSI", "lmmse": "LMMSE CSI"}.get(params.get("csi"), params.get("csi"))
+        words = [
+            f"TDL-{params.get('model', 'A')} {float(params.get('delay_spread_ns', 30)):g} ns",
+            f"{float(params.get('speed_kmh', 3)):g} km/h",
+            str(csi),
+        ]
+        used = list(params)
     else:
         words, used = [str(name)], []
     return ", ".join(words + [f"{k} = {v}" for k, v in params.items() if k not in used])

@@ -29,7 +29,6 @@ from lssc_sim.plots.base import (
 from lssc_sim.plots.lines import LineStyles
 from lssc_sim.plots.stats import per_point
 
-THEORY_CHANNELS = ("awgn", "rayleigh")  # channels with a closed-form uncoded BER in lssc_sim.theory
 # metric -> (error count, trials, what a trial is called in the title)
 COUNTS = {"ber": ("bit_errors", "bits", "bits"), "bler": ("block_errors", "blocks", "code blocks")}
 
@@ -82,7 +81,7 @@ def error_rate_figure(
             look = styles.look(first)
             coded = "fec.k" in first
             # simulated points as markers; joined by a line only where no theory curve runs through them
-            with_theory = with_theory_curves and not coded and first["channel"] in THEORY_CHANNELS
+            with_theory = with_theory_curves and not coded and theory_of(first) is not None
             seen = ys > 0
             if with_theory:
                 look["ls"] = "none"
@@ -112,8 +111,20 @@ def error_rate_figure(
     return fig
 
 
+def theory_of(row: Row):
+    """The exact uncoded BER of a row's channel (``ber(ebno_db, modulation)``), or None where there is none.
+
+    Over OFDM with a non-line-of-sight TDL (A, B, C) and perfect CSI every resource element sees a CN(0, 1) gain:
+    the uncoded BER is flat Rayleigh fading's, whatever the delay spread and the speed.
+    """
+    if row["channel"] == "tdl":
+        nlos = row.get("channel.model") in ("A", "B", "C") and row.get("channel.csi") == "perfect"
+        return theory.ber_rayleigh if nlos else None
+    return {"awgn": theory.ber_awgn, "rayleigh": theory.ber_rayleigh}.get(row["channel"])
+
+
 def _theory_curve(ax, row: Row, xs: np.ndarray, x: str, color: str) -> None:
-    fn = {"awgn": theory.ber_awgn, "rayleigh": theory.ber_rayleigh}[row["channel"]]
+    fn = theory_of(row)
     grid = np.linspace(xs.min(), xs.max(), 200)
     m = int(row["bits_per_symbol"])
     ebno = grid if x == "ebno_db" else snr.snr_db_to_ebno_db(grid, m, 1.0)

@@ -17,6 +17,7 @@ naming tampered weights is refused before any Point runs, with the file named.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,12 +90,24 @@ def file_problems(weights: str) -> list[str]:
     ]
     for name, expected in sorted(listed.items()):
         path = folder / name
-        if (folder / name).is_file() and file_sha256(path) != expected:
+        if path.is_file() and _sha256(path) != expected:
             problems.append(
                 f"weights {weights!r}: {path} does not match the sha256 in its card.json (changed or damaged since "
                 "training): restore it, or retrain with the card's command"
             )
     return problems
+
+
+def _sha256(path: Path) -> str:
+    """:func:`file_sha256`, remembered per (path, size, modification time): a scenario names the same weights
+    in many systems, and validation stays fast."""
+    stat = path.stat()
+    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
 
 
 def fit_problems(weights: str, dataset: Any) -> list[str]:
@@ -143,15 +156,17 @@ def load(weights: str) -> TrainedCodec:
         When a file does not match its card's sha256 (the message names the file), or a Keras file would need
         unsafe deserialisation.
     """
+    folder = resolve(weights)
+    if any(not (folder / name).is_file() for name in MODEL_FILES):
+        raise FileNotFoundError(file_problems(weights)[0])
     problems = file_problems(weights)
     if problems:
-        raise (FileNotFoundError if "lacks" in problems[0] else ValueError)("\n".join(problems))
+        raise ValueError("\n".join(problems))
     import keras
 
     import lssc_sim.codecs.builders  # noqa: F401  (registers the custom layers before loading)
     import lssc_sim.train.loop  # noqa: F401  (and the loss)
 
-    folder = resolve(weights)
     encoder = keras.saving.load_model(folder / "encoder.keras", compile=False, safe_mode=True)
     decoder = keras.saving.load_model(folder / "decoder.keras", compile=False, safe_mode=True)
     card = json.loads((folder / "card.json").read_text())

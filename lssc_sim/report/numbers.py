@@ -27,7 +27,7 @@ from lssc_sim.plots.image import shannon_snr_db, snr_rows, system_label
 from lssc_sim.plots.lines import LineStyles
 
 DIGITAL_KINDS = ("digital_image", "digital_adaptive")
-IMAGE_KINDS = ("semantic", *DIGITAL_KINDS)
+LINE_KINDS = ("semantic", *DIGITAL_KINDS)  # the image systems with an SNR axis
 BLER_TARGET = 0.1
 
 
@@ -48,6 +48,7 @@ class Cliff:
 
     snr_db: float | None
     where: str
+    previous_db: float | None = None  # for "at": the highest swept SNR losing more than half, below snr_db
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def line_label(row: Row) -> str:
 
 def image_lines(rows: list[Row]) -> dict[str, dict[str, list[Row]]]:
     """Panel (channel in words) -> line name -> its rows sorted by SNR, for the image rows with an SNR."""
-    rows = snr_rows(rows, IMAGE_KINDS)
+    rows = snr_rows(rows, LINE_KINDS)
     styles = LineStyles(rows, line_label)
     return {panel: styles.group(panel_rows) for panel, panel_rows in panels(rows).items()}
 
@@ -179,7 +180,7 @@ def cliff_snr_db(snr_db, images_lost, images) -> Cliff:
     bad = np.flatnonzero(~good)
     if not bad.size:
         return Cliff(float(snr[0]), "below")
-    return Cliff(float(snr[bad[-1] + 1]), "at")
+    return Cliff(float(snr[bad[-1] + 1]), "at", float(snr[bad[-1]]))
 
 
 def _span(values) -> tuple[float, float]:

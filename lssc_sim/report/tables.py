@@ -61,7 +61,16 @@ def cliff_text(line: DigitalLine) -> str:
         return f"beyond the swept range (> {snr_text(line.snr_db[-1])})"
     if cliff.where == "below":
         return f"below the swept range (≤ {snr_text(cliff.snr_db)})"
-    return snr_text(cliff.snr_db)
+    # the grid brackets the cliff: it lies above the last SNR that lost more than half
+    return f"{snr_text(cliff.snr_db)} (> half lost at {snr_text(cliff.previous_db)})"
+
+
+def cliff_gap_text(line: DigitalLine) -> str:
+    """The gap between cliff and Shannon marker as the grid brackets it: ``(previous - marker)..(cliff - marker)``."""
+    if line.gap_db is None:
+        return gap_text(None)
+    low = line.cliff.previous_db - line.shannon_snr_db
+    return f"{gap_text(low)}..{gap_text(line.gap_db)}"
 
 
 def digital_table(lines: list[DigitalLine]) -> Table:
@@ -86,7 +95,7 @@ def digital_table(lines: list[DigitalLine]) -> Table:
                 span_text(line.source_bits_per_pixel, per_pixel_text),
                 cliff_text(line),
                 "n/a" if line.shannon_snr_db is None else snr_text(line.shannon_snr_db),
-                gap_text(line.gap_db),
+                cliff_gap_text(line),
                 f"{line.images_lost} of {line.images_sent}",
                 losses,
             )
@@ -176,7 +185,10 @@ def number_blocks(rows: list[Row]) -> list[Block]:
                 "Cliff: the lowest swept SNR from which on every point loses at most half of its images. Shannon "
                 "marker: the SNR at which the channel's capacity times the line's channel uses per image equals its "
                 "source bits per image (the star of the mIoU figure; ergodic capacity for Rayleigh fading). Gap: "
-                "cliff minus marker. Images lost: summed over the sweep, and the SNRs at which any was lost."
+                "cliff minus marker, from the last swept SNR that lost more than half to the cliff (the true cliff "
+                "lies between: a coarse grid gives a wide bracket). Over fading with one gain per image there is no "
+                "cliff, only a smooth rise: read the images lost there. Images lost: summed over the sweep, and the "
+                "SNRs at which any was lost."
             ),
         ]
         for panel, group in _by_panel(lines).items():

@@ -51,6 +51,19 @@ class PointContext:
     dataset: Any = None
 
 
+def overhead_counters(channel: Any, frame_symbols: list[int], per: str = "image") -> Counters:
+    """The channel's overhead besides the symbols sent (OFDM: pilots, padding, cyclic prefix; nothing on a flat
+    channel) for frames of ``frame_symbols`` symbols each, as counters per frame (``pilot_uses_per_image``...)
+    and flags (``cp_covers_delay``)."""
+    counters: Counters = {}
+    for name, value in channel.overhead(frame_symbols).items():
+        if isinstance(value, bool):
+            counters[name] = value
+        else:
+            counters[f"{name}_per_{per}"] = value / max(len(frame_symbols), 1)
+    return counters
+
+
 def channel_key(channel: Any) -> str:
     """A cache key for a channel by value: its spec as sorted JSON (never ``id()`` or ``repr()``)."""
     return json.dumps(channel.spec(), sort_keys=True)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from lssc_sim.digital.spec import BER_COUNTERS, LdpcSpec
 from lssc_sim.snr import snr_db_to_ebno_db
-from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key, overhead_counters
 
 
 @SYSTEMS.register("ber")
@@ -63,6 +63,7 @@ class BerRun:
         rate = totals["bits"] / totals["coded_bits"]  # payload rate: the CRC24 counts as overhead
         return {
             **totals,
+            **overhead_counters(ctx.channel, [link.symbols_per_block] * totals["blocks"], per="block"),
             "bits_per_symbol": m,
             "code_rate": rate,
             "ebno_db": float(snr_db_to_ebno_db(ctx.snr_db, m, rate)),

@@ -30,7 +30,7 @@ from lssc_sim.digital.spec import LdpcSpec
 from lssc_sim.image_quality import CachedQuality
 from lssc_sim.metrics import per_image_confusion
 from lssc_sim.snr import snr_db_to_ebno_db, thin
-from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key, overhead_counters
 from lssc_sim.systems.image_scoring import CachedSegmenter, dataset_confusion, scores
 
 QUICK_RATE_TARGETS = 4  # rate targets a --quick run keeps
@@ -233,6 +233,7 @@ class DigitalImageRun:
             "code_rate": link.payload_bits / link.coded_bits,  # payload rate (the CRC is overhead), as in ber
             "channel_uses_per_image": c["channel_uses"] / len(streams),
             "channel_uses_per_pixel": c["channel_uses"] / pixels,
+            **overhead_counters(link.channel, [len(b) * link.symbols_per_block for b in coded]),
             # Eb per source bit (header included): what the channel uses buy
             "ebno_db": float(snr_db_to_ebno_db(ctx.snr_db, source_bits / c["channel_uses"])),
         }

@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 
 from lssc_sim import pretrained
 from lssc_sim.metrics import ConfusionMatrix, per_image_confusion
-from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key, overhead_counters
 from lssc_sim.systems.image_scoring import scores
 
 TRAINED_DIR = Path("results") / "models"  # where `train:` sections without `out` are trained
@@ -150,6 +150,7 @@ class SemanticRun:
             "channel_uses": uses * len(images),
             "channel_uses_per_image": uses,
             "channel_uses_per_pixel": uses / pixels,
+            **overhead_counters(ctx.channel, [uses] * len(images)),
             "side_info_reals_per_image": len(self.shapes),
             "transmitted_reals_per_image": sum(int(np.prod(s)) for s in self.shapes),
             **{k: v for k, v in self.complexity.items() if not k.startswith("_")},
@@ -200,7 +201,12 @@ class SemanticRun:
                 from lssc_sim.codecs.channel_layer import AnalogChannel
 
                 layer = AnalogChannel(ctx.channel, equalizer=equalizer)
-                graph = tf.function(lambda tensors, snr_db: layer(tensors, snr_db=snr_db), reduce_retracing=True)
+                # one trace for every batch size and SNR (otherwise each new batch shape traces the channel again)
+                signature = [
+                    [tf.TensorSpec([None, *shape], tf.float32) for shape in self.shapes],
+                    tf.TensorSpec([], tf.float32),
+                ]
+                graph = tf.function(lambda tensors, snr_db: layer(tensors, snr_db=snr_db), input_signature=signature)
 
                 def transmit(tensors, ctx):
                     return graph(tensors, tf.constant(ctx.snr_db, tf.float32))

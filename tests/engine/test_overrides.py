@@ -137,3 +137,35 @@ def test_scenario_from_dict_takes_overrides_too():
     data = {"name": "d", "systems": {"u": {"kind": "ber"}}, "sweep": {"snr_db": [0]}}
     assert scenario_from_dict(data, overrides=["systems.u.max_bits=1200"]).systems["u"].max_bits == 1200
     assert data["systems"]["u"] == {"kind": "ber"}  # the caller's dict is not changed
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("sweep.channel.0.coherence=4", "sweep.channel.0 is 'awgn', not a mapping: coherence cannot be set inside it"),
+        ("~plots.0.x", "plots.0 is 'miou_vs_snr', not a mapping: x cannot be set inside it"),
+        ("~dataset.num_images=5", "~key.path removes a key and takes no value"),
+        ("systems.png_ldpc.kind=nope", "systems.png_ldpc.kind: expected one of ["),
+        ("title=" + "[" * 3000, "nested more than 64 levels deep"),
+        ("sweep.snr_db=" + LAUGHS.replace("\n", ", ").join("{}"), "expands to more than 100000 values"),
+    ],
+    ids=["into a string entry", "remove inside a string", "remove with a value", "unknown kind", "deep", "bomb"],
+)
+def test_overrides_that_would_crash_or_explode_are_refused_with_a_message(override, message):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(MAIN_JOB, overrides=[override])
+    assert message in str(err.value) and len(str(err.value)) < 2000
+
+
+def test_a_systems_own_sweep_is_overridden_by_its_dotted_names_and_never_silently_undone():
+    path = REPO / "scenarios" / "modulation_sweep.yaml"
+    scenario = load_scenario(path, overrides=["systems.png_ldpc.sweep.fec.rate=[0.5]"])
+    assert scenario.systems["png_ldpc"].sweep == {"fec.rate": [0.5]}
+    with pytest.raises(ScenarioError, match=r"systems.png_ldpc.sweep sets 'fec.rate' for every variant"):
+        load_scenario(path, overrides=["systems.png_ldpc.fec.rate=0.75"])
+
+
+def test_the_api_takes_one_override_as_a_string():
+    import lssc_sim
+
+    assert lssc_sim.load(MAIN_JOB, "dataset.num_images=7").spec.dataset.num_images == 7

@@ -77,7 +77,10 @@ def test_a_damaged_point_file_is_named_recomputed_and_never_read_into_results_cs
     assert len(read_csv(out / "results.csv")) == 2 and 0.123456 not in _ber_cells(out)
     summary = run_scenario(scenario, out, progress=False)  # ... and recomputed, by name
     assert summary.damaged == [victim.name] and summary.computed == 1
-    assert victim.name in caplog.text and reason in caplog.text
+    if reason == "no checksum":  # files from before checksums come in folders full of them: one line for all
+        assert "1 Point files in " in caplog.text and "carry no checksum" in caplog.text
+    else:
+        assert victim.name in caplog.text and reason in caplog.text
     assert _ber_cells(out) == clean  # the same seed gives the same Point back
     assert json.loads((out / "manifest.json").read_text())["points_damaged"] == [victim.name]
 
@@ -92,13 +95,15 @@ def test_a_point_file_renamed_to_another_key_is_not_trusted(scenario_path, tmp_p
     assert "holds Point" in store.inspect(scenario.points()[0].key)[1]
 
 
-def test_the_cli_names_a_damaged_file(scenario_path, tmp_path, capsys):
+def test_the_cli_names_a_damaged_file(scenario_path, tmp_path, capsys, caplog):
     out = tmp_path / "out"
     assert main([str(scenario_path), "--out", str(out), "--no-progress"]) == 0
     victim = sorted((out / "points").glob("*.json"))[0]
     _edit(victim)
+    capsys.readouterr()
     assert main([str(scenario_path), "--out", str(out), "--no-progress"]) == 0
-    assert f"damaged, recomputed: {victim}" in capsys.readouterr().out
+    assert f"{victim}: checksum mismatch (edited or damaged on disk); recomputing it" in caplog.text
+    assert "1 Points computed, 2 already stored, 1 damaged files recomputed" in capsys.readouterr().out
 
 
 HOLD = """
@@ -178,3 +183,37 @@ def test_point_files_round_trip_their_checksum_with_numpy_values_and_nan(tmp_pat
     record, problem = store.inspect("k")
     assert problem is None and record["counters"]["n"] == 7 and np.isnan(record["counters"]["miou"])
     assert record["scenario_hash"] == "hash" and record["counters"]["ber"] == pytest.approx(0.1)
+
+
+def test_plot_only_and_prune_wait_for_no_one_while_a_run_holds_the_folder(scenario_path, tmp_path):
+    out = tmp_path / "out"
+    assert main([str(scenario_path), "--out", str(out), "--no-progress"]) == 0
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main([str(scenario_path), "--out", str(out), "--plot-only"]) == 3
+        assert main([str(scenario_path), "--out", str(out), "--prune"]) == 3
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+
+
+def test_the_api_holds_the_folder_through_the_run_and_the_drawing(scenario_path, tmp_path, monkeypatch):
+    """Another process trying the folder while the report is being written is refused."""
+    import lssc_sim
+    from lssc_sim import api
+
+    out = tmp_path / "out"
+    seen = []
+    draw = api.draw
+
+    def draw_and_probe(scenario, folder):
+        code = f"from lssc_sim.engine.lock import folder_lock\nwith folder_lock({str(folder)!r}): pass"
+        seen.append(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode)
+        return draw(scenario, folder)
+
+    monkeypatch.setattr(api, "draw", draw_and_probe)
+    result = lssc_sim.run(scenario_path, out=out)
+    assert seen == [1] and result.report[1].name == "report.html"
+    code = f"from lssc_sim.engine.lock import folder_lock\nwith folder_lock({str(out)!r}): pass"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0  # released afterwards

@@ -123,3 +123,19 @@ def test_quick_run_of_bandwidth_matched(tmp_path, monkeypatch):
     for name in ("miou_vs_snr_matched", "miou_vs_bandwidth"):
         assert (out / f"{name}.png").stat().st_size > 10_000 and (out / f"{name}.pdf").is_file()
     assert "budget 0.062 ch. uses/px" in (out / "envelope_winners.md").read_text()
+
+
+def test_quick_run_of_the_ofdm_scenarios(tmp_path, monkeypatch):
+    """Both OFDM scenarios run, draw their figures, and carry the overhead columns (the physics of the OFDM
+    channel is checked in tests/channels/test_ofdm.py)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("ber_ofdm", "tdl_sweep"):
+        path = next(p for p in SCENARIOS if p.stem == name)
+        assert main([str(path), "--quick", "--no-progress"]) == 0
+        out = tmp_path / "results" / f"{name}_quick"
+        for plot in load_scenario(path).spec.plots:
+            assert (out / f"{plot}.png").is_file() and (out / f"{plot}.pdf").is_file()
+    blocks = read_csv(tmp_path / "results" / "ber_ofdm_quick" / "results.csv")
+    assert all(r["pilot_uses_per_block"] > 0 for r in blocks)
+    images = read_csv(tmp_path / "results" / "tdl_sweep_quick" / "results.csv")
+    assert all(r["pilot_uses_per_image"] > 0 and r["cp_covers_delay"] for r in images)
