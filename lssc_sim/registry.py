@@ -21,11 +21,14 @@ class Registry(Generic[T]):
     entry_point_group : str, optional
         An ``importlib.metadata`` entry-point group searched on the first lookup, so another installed
         package can register objects without touching this one.
+    base : type, optional
+        The class every plug-in must subclass; one that does not is not loaded, with a warning naming it.
     """
 
-    def __init__(self, kind: str, entry_point_group: str | None = None):
+    def __init__(self, kind: str, entry_point_group: str | None = None, base: type | None = None):
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self.base = base
         self._items: dict[str, T] = {}
         self._plugins_loaded = entry_point_group is None
 
@@ -78,6 +81,9 @@ class Registry(Generic[T]):
                 )
                 continue
             try:
-                self.add(ep.name, ep.load())
+                obj = ep.load()
+                if self.base is not None and not (isinstance(obj, type) and issubclass(obj, self.base)):
+                    raise TypeError(f"{obj!r} is not a subclass of {self.base.__module__}.{self.base.__qualname__}")
+                self.add(ep.name, obj)
             except Exception as exc:  # a broken plugin must not take the whole tool down
                 log.warning("could not load %s plugin %r from %s: %s", self.kind, ep.name, ep.value, exc)

@@ -19,7 +19,6 @@ from lssc_sim.registry import Registry
 
 __all__ = ["DATASETS", "Dataset", "DatasetSpec", "default_palette", "image_hw", "load_dataset"]
 
-DATASETS: Registry[type[Dataset]] = Registry("dataset", entry_point_group="lssc_sim.datasets")
 
 Split = Literal["train", "val", "test"]
 
@@ -189,6 +188,9 @@ class Dataset:
             f"{type(self).__name__}(name={s.name!r}, split={s.split!r}, num_images={len(self)}, "
             f"image_size={s.image_size}, num_classes={self.num_classes})"
         )
+
+
+DATASETS: Registry[type[Dataset]] = Registry("dataset", entry_point_group="lssc_sim.datasets", base=Dataset)
 
 
 def load_dataset(spec: DatasetSpec) -> Dataset:

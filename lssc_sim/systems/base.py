@@ -18,8 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from lssc_sim.registry import Registry
 from lssc_sim.snr import SnrAxis
 
-SYSTEMS: Registry[type[SystemConfig]] = Registry("system", entry_point_group="lssc_sim.systems")
-
 Counters = dict[str, float | int]
 
 
@@ -111,3 +109,6 @@ class SystemConfig(BaseModel):
     def build(self) -> Callable[[PointContext], Counters]:
         """Prepare the system (heavy set-up, cached per process by the runner); returns ``run(ctx)``."""
         raise NotImplementedError
+
+
+SYSTEMS: Registry[type[SystemConfig]] = Registry("system", entry_point_group="lssc_sim.systems", base=SystemConfig)

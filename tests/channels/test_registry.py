@@ -105,3 +105,13 @@ def test_phase_noise_variance_grows_linearly_along_the_frame():
 def test_phase_noise_zero_linewidth_is_awgn():
     y, h = make_channel({"name": "phase_noise", "linewidth_symbol": 0.0})(tf.ones([2, 50], tf.complex64), 0.0)
     np.testing.assert_array_equal(h.numpy(), np.ones((2, 50)))
+
+
+def test_a_plugin_that_is_not_of_the_registrys_kind_is_refused_with_a_warning(monkeypatch, caplog):
+    monkeypatch.setattr(
+        lssc_sim.registry, "entry_points", lambda group: [_FakeEntryPoint("stray", "other_pkg:stray", lambda ctx: {})]
+    )
+    registry = Registry("system", "lssc_sim.systems", base=_Plugin)
+    with caplog.at_level(logging.WARNING, logger="lssc_sim.registry"):
+        assert "stray" not in registry
+    assert "other_pkg:stray" in caplog.text and "is not a subclass of" in caplog.text
