@@ -20,6 +20,10 @@ from typing import Any
 from lssc_sim.engine.scenario import Scenario, load_scenario, scenario_from_dict
 
 
+class NotDrawable(ValueError):
+    """``plot_only`` for a folder whose results cannot be drawn for this scenario (the message says why)."""
+
+
 @dataclass
 class RunResult:
     """What :func:`run` produced.
@@ -46,15 +50,18 @@ class RunResult:
 
 
 def load(
-    scenario: str | Path | dict[str, Any], overrides: list[str] | tuple[str, ...] = (), quick: bool = False
+    scenario: str | Path | dict[str, Any] | Scenario, overrides: list[str] | tuple[str, ...] = (), quick: bool = False
 ) -> Scenario:
-    """A validated scenario from a YAML file or from a dict of the same keys, with ``overrides`` applied.
+    """A validated scenario from a YAML file or from a dict of the same keys, with ``overrides`` applied (a
+    :class:`Scenario` is returned as it is).
 
     Raises
     ------
     lssc_sim.engine.ScenarioError
         Naming the file (``<dict>`` for a dict), the key, what was expected and what was found.
     """
+    if isinstance(scenario, Scenario):
+        return scenario
     if isinstance(overrides, str):  # one override, not its characters
         overrides = [overrides]
     if isinstance(scenario, dict):
@@ -63,7 +70,7 @@ def load(
 
 
 def run(
-    scenario: str | Path | dict[str, Any],
+    scenario: str | Path | dict[str, Any] | Scenario,
     overrides: list[str] | tuple[str, ...] = (),
     out: str | Path | None = None,
     *,
@@ -75,13 +82,14 @@ def run(
     threads: int | None = None,
     address: str | None = None,
     progress: bool = False,
+    verbose: bool = False,
 ) -> RunResult:
     """Run a scenario (resuming what is stored), draw its figures and write its report.
 
     Parameters
     ----------
-    scenario : str, Path or dict
-        A scenario file, or its content as a dict.
+    scenario : str, Path, dict or Scenario
+        A scenario file, its content as a dict, or a scenario already loaded.
     overrides : list of str
         Dotted overrides as on the command line: ``["dataset.num_images=20", "sweep.snr_db=[0, 5, 10]"]``.
     out : str or Path, optional
@@ -96,6 +104,8 @@ def run(
         workers that import the calling script: guard a script's top level with ``if __name__ == "__main__":``.
     progress : bool
         Show the progress bar.
+    verbose : bool
+        Let TensorFlow's native start-up lines through.
 
     Raises
     ------
@@ -103,8 +113,10 @@ def run(
         An invalid scenario or override (nothing runs).
     lssc_sim.engine.lock.FolderBusy
         Another run is writing into ``out``.
-    ValueError
+    NotDrawable
         ``plot_only`` for a folder without results of this scenario.
+    KeyboardInterrupt
+        After the figures and the report of the Points stored so far are drawn.
     """
     from lssc_sim.engine.lock import folder_lock
 
@@ -115,14 +127,19 @@ def run(
         if plot_only:
             problem = results_problem(folder, spec.digest())
             if problem:
-                raise ValueError(problem)
+                raise NotDrawable(problem)
         else:
             from lssc_sim.engine.runner import run_scenario
             from lssc_sim.logs import quiet_tensorflow_import
 
-            quiet_tensorflow_import()
-            summary = run_scenario(spec, folder, executor=executor, workers=workers, force=force, progress=progress,
-                                   threads=threads, address=address)  # fmt: skip
+            quiet_tensorflow_import(verbose)
+            try:
+                summary = run_scenario(spec, folder, executor=executor, workers=workers, force=force,
+                                       progress=progress, threads=threads, address=address)  # fmt: skip
+            except KeyboardInterrupt:
+                if (folder / "results.csv").is_file():  # what is stored so far, drawn before giving up
+                    draw(spec, folder)
+                raise
         figures, report = draw(spec, folder)
     return RunResult(folder, _rows(folder / "results.csv"), figures, report, summary)
 
@@ -152,17 +169,16 @@ def draw(scenario: Scenario, out: Path) -> tuple[list[Path], list[Path]]:
 def results_problem(out: Path, digest: str) -> str | None:
     """Why ``out`` cannot be redrawn for the scenario of hash ``digest`` (None when it can): no results.csv, a
     results.csv changed after the run wrote it, or results of another scenario."""
-    import json
-
     from lssc_sim.engine.results import ResultStore
 
-    problem = ResultStore(out).csv_problem()
+    store = ResultStore(out)
+    problem = store.csv_problem()
     if problem:
         return problem
-    try:
-        recorded = json.loads((out / "manifest.json").read_text()).get("scenario_hash")
-    except (OSError, ValueError):
+    manifest = store.read_manifest()
+    if manifest is None:
         return f"{out / 'manifest.json'} is missing or unreadable: cannot tell which scenario made these results"
+    recorded = manifest.get("scenario_hash")
     if recorded != digest:
         return (
             f"the results in {out} were made by another scenario (hash {recorded}, this one {digest}): "

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lssc_sim.logs import configure_logging, quiet_tensorflow_import
+from lssc_sim.logs import configure_logging
 
 EPILOG = """\
 Overrides change the scenario's keys for this run, validated like the file:
@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         print("run_scenario.py: error: a scenario file is required (or --list)", file=sys.stderr)
         return 2
 
-    from lssc_sim.api import draw, load
-    from lssc_sim.engine.lock import FolderBusy, folder_lock
+    from lssc_sim.api import NotDrawable, load, run
+    from lssc_sim.engine.lock import FolderBusy
     from lssc_sim.engine.scenario import ScenarioError
 
     try:
@@ -119,59 +119,40 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.stale or args.prune:
             return _stale(scenario, out, remove=args.prune)
-        with folder_lock(out):  # the run, then its figures and report: no other writer in between
-            status = _run_or_check(scenario, out, args)
-            if status != 2 and (out / "results.csv").is_file():
-                figures, report = draw(scenario, out)
-                for path in figures:
-                    print(f"figure: {path}")
-                for path in report:
-                    print(f"report: {path}")
+        result = run(
+            scenario,
+            out=out,
+            force=args.force,
+            plot_only=args.plot_only,
+            executor=args.executor,
+            workers=args.workers,
+            threads=args.threads,
+            address=args.address,
+            progress=not args.no_progress,
+            verbose=args.verbose,
+        )
     except FolderBusy as exc:
         print(f"run_scenario.py: {exc}", file=sys.stderr)
         return 3
-    return status
-
-
-def _run_or_check(scenario, out: Path, args: argparse.Namespace) -> int:
-    """Run (0; 130 when interrupted: the Points stored so far are drawn) or check the results for --plot-only (0;
-    2 when they cannot be drawn)."""
-    from lssc_sim.api import results_problem
-
-    if args.plot_only:
-        problem = results_problem(out, scenario.digest())
-        if problem:
-            print(f"--plot-only: {problem}", file=sys.stderr)
-            return 2
-        return 0
-    try:
-        _run(scenario, out, args)
+    except NotDrawable as exc:
+        print(f"--plot-only: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished Points are stored in {out}; rerun the same command to resume", file=sys.stderr)
         return 130
+    if result.summary is not None:
+        summary = result.summary
+        stale = f", {summary.stale} stale files in points/ (--stale lists them)" if summary.stale else ""
+        damaged = f", {len(summary.damaged)} damaged files recomputed (see the warnings above)" * bool(summary.damaged)
+        print(
+            f"{summary.computed} Points computed, {summary.skipped} already stored{damaged}{stale}, "
+            f"{summary.seconds:.1f} s -> {out / 'results.csv'}"
+        )
+    for path in result.figures:
+        print(f"figure: {path}")
+    for path in result.report:
+        print(f"report: {path}")
     return 0
-
-
-def _run(scenario, out: Path, args: argparse.Namespace) -> None:
-    quiet_tensorflow_import(args.verbose)
-    from lssc_sim.engine.runner import run_scenario
-
-    summary = run_scenario(
-        scenario,
-        out,
-        executor=args.executor,
-        workers=args.workers,
-        force=args.force,
-        progress=not args.no_progress,
-        threads=args.threads,
-        address=args.address,
-    )
-    stale = f", {summary.stale} stale files in points/ (--stale lists them)" if summary.stale else ""
-    damaged = f", {len(summary.damaged)} damaged files recomputed (see the warnings above)" if summary.damaged else ""
-    print(
-        f"{summary.computed} Points computed, {summary.skipped} already stored{damaged}{stale}, "
-        f"{summary.seconds:.1f} s -> {out / 'results.csv'}"
-    )
 
 
 def _stale(scenario, out: Path, remove: bool) -> int:

@@ -112,7 +112,7 @@ class OfdmChannel(Channel):
         self._covariances: tuple[Any, Any] | None = None
 
     # -- what a subclass gives -------------------------------------------------------------------------------
-    def model(self) -> Any:
+    def channel_model(self) -> Any:
         """The Sionna channel model (a :class:`~sionna.phy.channel.ChannelModel`), built on first use."""
         raise NotImplementedError
 
@@ -165,7 +165,9 @@ class OfdmChannel(Channel):
             "mapper": ResourceGridMapper(grid),
             # no normalisation per slot: that would take the slot-to-slot fading out; the model's power delay
             # profile has unit total power, so E|H|^2 = 1 over many slots (tests/channels/test_ofdm.py)
-            "channel": OFDMChannel(self.model(), grid, add_awgn=True, normalize_channel=False, return_channel=True),
+            "channel": OFDMChannel(
+                self.channel_model(), grid, add_awgn=True, normalize_channel=False, return_channel=True
+            ),
             "data": np.flatnonzero(mask == 0).astype(np.int32),
             "pilots": np.flatnonzero(mask == 1).astype(np.int32),
         }
@@ -191,7 +193,8 @@ class OfdmChannel(Channel):
             saved = tf.identity(config.tf_rng.state)
             config.tf_rng.reset_from_seed(COVARIANCE_SEED)
             try:
-                h = GenerateOFDMChannel(self.model(), self.resource_grid(), normalize_channel=False)(COVARIANCE_SLOTS)
+                generate = GenerateOFDMChannel(self.channel_model(), self.resource_grid(), normalize_channel=False)
+                h = generate(COVARIANCE_SLOTS)
             finally:
                 config.tf_rng.reset(saved)
             h = h[:, 0, 0, 0, 0]  # [slots, symbols, fft]

@@ -47,22 +47,19 @@ class Tdl(OfdmChannel):
         super().__init__(
             csi, fft_size, subcarrier_spacing_khz, num_ofdm_symbols, cp_length, pilot_symbols, carrier_ghz, speed_kmh
         )
-        self.model_name = check_choice(self.name, "model", model, TDL_MODELS)
+        self.model = check_choice(self.name, "model", model, TDL_MODELS)
         self.delay_spread_ns = check_float(self.name, "delay_spread_ns", delay_spread_ns, 0.0)
         self._model: Any = None
 
-    def params(self) -> dict[str, Any]:
-        return {"model": self.model_name, **{k: v for k, v in super().params().items() if k != "model"}}
-
-    def model(self) -> Any:
+    def channel_model(self) -> Any:
         if self._model is None:
             from sionna.phy.channel.tr38901 import TDL
 
             speed = self.speed_kmh / 3.6
             self._model = TDL(
-                self.model_name, self.delay_spread_ns * 1e-9, self.carrier_ghz * 1e9, min_speed=speed, max_speed=speed
+                self.model, self.delay_spread_ns * 1e-9, self.carrier_ghz * 1e9, min_speed=speed, max_speed=speed
             )
         return self._model
 
     def max_delay_s(self) -> float:
-        return float(max(self.model().delays.numpy()))
+        return float(max(self.channel_model().delays.numpy()))

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from lssc_sim.engine.variants import set_path
 from lssc_sim.yaml_io import check_limits, model_in
 
 
@@ -45,7 +46,7 @@ def apply_overrides(raw: Any, overrides: list[str] | tuple[str, ...], top: type[
         try:
             parts, value, delete = _parse(text)
             parts = _check_key(parts, value, data, top)
-            _set(data, parts, value, delete)
+            set_path(data, parts, value, delete)
         except ValueError as exc:
             shown = text if len(text) <= 100 else f"{text[:97]}..."  # a hostile value is not echoed whole
             problems.append(f"override {shown!r}: {exc}")
@@ -151,26 +152,3 @@ def _dict_values(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
-
-
-def _set(data: dict[str, Any], parts: list[str], value: Any, delete: bool) -> None:
-    node: Any = data
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            node = node[int(part)]
-            continue
-        if not isinstance(node.get(part), dict | list):
-            if delete:
-                return  # nothing to remove
-            node[part] = {}
-        node = node[part]
-    last = parts[-1]
-    if isinstance(node, list):
-        if delete:
-            node.pop(int(last))
-        else:
-            node[int(last)] = value
-    elif delete:
-        node.pop(last, None)
-    else:
-        node[last] = value

@@ -143,10 +143,7 @@ class ResultStore:
         path = self.root / "results.csv"
         if not path.is_file():
             return f"{path} not found; run the scenario first"
-        try:
-            recorded = json.loads((self.root / "manifest.json").read_text()).get("results_sha256")
-        except (OSError, ValueError):
-            return None  # the manifest's own problems are reported by whoever needs it
+        recorded = (self.read_manifest() or {}).get("results_sha256")  # a missing manifest: the caller's to report
         if recorded is not None and recorded != file_sha256(path):
             return (
                 f"{path} was changed after the run wrote it (its sha256 differs from the manifest's): rerun the "
@@ -157,13 +154,18 @@ class ResultStore:
     def write_scenario(self, resolved: dict[str, Any]) -> None:
         atomic_write_text(self.root / "scenario.yaml", yaml.safe_dump(resolved, sort_keys=False))
 
+    def read_manifest(self) -> dict[str, Any] | None:
+        """``manifest.json`` as a dict; None when it is missing or unreadable."""
+        try:
+            data = json.loads((self.root / "manifest.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
     def add_run(self, run: dict[str, Any]) -> None:
         """Record a run in ``manifest.json``: its fields at the top level (the latest run) and appended to
         ``runs``, the history of every run into this folder, so a resumed run never erases how results were made."""
-        try:
-            history = json.loads((self.root / "manifest.json").read_text()).get("runs", [])
-        except (OSError, ValueError):
-            history = []
+        history = (self.read_manifest() or {}).get("runs", [])
         manifest = {**run, "runs": [*history, run]}
         atomic_write_text(self.root / "manifest.json", json.dumps(manifest, indent=2, default=_jsonable))
 

@@ -23,7 +23,7 @@ def system_variants(config: SystemConfig) -> Iterator[SystemConfig]:
     for combo in itertools.product(*(config.sweep[n] for n in names)):
         data = copy.deepcopy(base)
         for name, value in zip(names, combo, strict=True):
-            set_dotted(data, name, value)
+            set_path(data, name.split("."), value)
         try:
             yield type(config).model_validate(data)
         except ValidationError as exc:
@@ -39,13 +39,29 @@ def system_variants(config: SystemConfig) -> Iterator[SystemConfig]:
             raise ValueError("\n".join(dict.fromkeys(lines))) from None
 
 
-def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, last = dotted.split(".")
-    for part in parents:
-        if not isinstance(data.get(part), dict):
-            data[part] = {} if data.get(part) is None else data[part]
-        data = data[part]
-    data[last] = value
+def set_path(data: dict[str, Any], parts: list[str], value: Any, delete: bool = False) -> None:
+    """Set (or with ``delete`` remove) ``data[parts[0]][parts[1]]...``, creating mappings on the way; a list is
+    entered by index. The one dotted-path setter: a system's sweep and the command-line overrides use it."""
+    node: Any = data
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            node = node[int(part)]
+            continue
+        if not isinstance(node.get(part), dict | list):
+            if delete:
+                return  # nothing to remove
+            node[part] = {}
+        node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        if delete:
+            node.pop(int(last))
+        else:
+            node[int(last)] = value
+    elif delete:
+        node.pop(last, None)
+    else:
+        node[last] = value
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -28,7 +28,7 @@ class UnitTapModel:
 class UnitTap(OfdmChannel):
     name = "unit_tap"
 
-    def model(self):
+    def channel_model(self):
         return UnitTapModel()
 
     def max_delay_s(self) -> float:
