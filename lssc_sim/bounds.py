@@ -237,3 +237,13 @@ def finite(value: Any) -> bool:
         return bool(np.isfinite(float(value)))
     except (TypeError, ValueError):
         return False
+
+
+def break_even_images(delivery_uses: float, semantic_per_image: float, digital_per_image: float) -> float:
+    """Images after which the semantic system's channel uses, delivery included, fall below the digital chain's:
+    the smallest integer ``N`` with ``delivery + N * s < N * d``; ``inf`` when ``d <= s`` or delivery never ends.
+    """
+    gain = digital_per_image - semantic_per_image
+    if gain <= 0 or not math.isfinite(delivery_uses):
+        return float("inf")
+    return float(math.floor(delivery_uses / gain) + 1)

@@ -8,10 +8,22 @@ import os
 import sys
 
 
+class _NoRetracingAdvice(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" advice: every model variant of a sweep (a compressed
+    copy, another codec) has its own graph, traced once with a fixed signature, which that heuristic miscounts as
+    retracing one function."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 def configure_logging(verbose: bool) -> None:
     """The simulator's own log at DEBUG with ``-v`` (WARNING otherwise); other libraries' stay at WARNING."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("lssc_sim").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    tf_log = logging.getLogger("tensorflow")
+    if not verbose and not any(isinstance(f, _NoRetracingAdvice) for f in tf_log.filters):
+        tf_log.addFilter(_NoRetracingAdvice())
 
 
 def quiet_tensorflow_import(verbose: bool = False) -> None:

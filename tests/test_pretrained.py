@@ -20,12 +20,14 @@ from lssc_sim.systems.base import PointContext
 from lssc_sim.systems.semantic import SemanticConfig
 
 BUDGETS = {"lssc_awgn_cu1_16": 1 / 16, "lssc_awgn_cu1_2": 1 / 2, "lssc_awgn_cu4": 4.0}  # channel uses per pixel
-SHIPPED = ("lssc_awgn", "unet_segmenter", "unet_segmenter_street", *BUDGETS)
+STREET_SPLIT = ("lssc_street_deep", "lssc_street_skips")  # split_digital's codecs: the deep tensor, every skip
+SHIPPED = ("lssc_awgn", "unet_segmenter", "unet_segmenter_street", *BUDGETS, *STREET_SPLIT)
 TRAINED_ON = {  # dataset and image size of each card
     "lssc_awgn": ("synthetic_portraits", 128),
     **dict.fromkeys(BUDGETS, ("synthetic_portraits", 128)),
     "unet_segmenter": ("synthetic_portraits", 128),
     "unet_segmenter_street": ("synthetic_street", [64, 128]),
+    **dict.fromkeys(STREET_SPLIT, ("synthetic_street", [64, 128])),
 }
 
 

@@ -1,4 +1,5 @@
-"""Benchmarks: python -m lssc_sim.bench {noise,link,bler,scaling,mainjob}; ``--help`` lists what each measures."""
+"""Benchmarks: python -m lssc_sim.bench {noise,link,bler,scaling,mainjob,runtime}; ``--help`` lists what each
+measures."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ quiet_tensorflow_import()  # before the benchmarks import it
 from lssc_sim.bench.link import OUT_DIR, bench_bler, bench_link, format_link_table, plot_bler  # noqa: E402
 from lssc_sim.bench.noise import bench_noise  # noqa: E402
 from lssc_sim.bench.runs import MAIN_JOB, bench_main_job, bench_scaling, describe_run  # noqa: E402
+from lssc_sim.bench.runtime import bench_runtime, format_runtime_table  # noqa: E402
 
 DESCRIPTION = """\
-Speed and memory of lssc_sim, always as ratios against a reference measured in the same run.
+Speed and memory of lssc_sim, as ratios against a reference measured in the same run (runtime: seconds on this
+machine, with seed 004's from another machine beside them for scale).
 
 subcommands (times on 2 cores):
   noise     ns per standard normal sample of the fast generator (1 thread and all) and of NumPy's, same run.
@@ -35,6 +38,12 @@ subcommands (times on 2 cores):
             as a user runs it: wall time, time by stage (source coding, LDPC encoding, channel and demapping,
             LDPC decoding, source decoding, segmentation; the semantic codec's encoding, channel, decoding) and
             peak memory of all its processes together. About 1 minute for the main job.
+  runtime   seconds per image on this machine (median and min-max of images x repeats, warm-up excluded) beside
+            seed 004's Tables IV-V (another machine): encoding and decoding of every source codec at 256x256 with
+            its bits per pixel; LDPC decoding of a 256x256 portrait's PNG stream (QPSK, k = 4032, rate 1/2) at
+            Es/N0 0, 5 and 10 dB by the fast and the Sionna decoder, with iterations, early stopping and the strict
+            receiver's early stop; lssc_awgn's device and server halves and unet_segmenter whole at batch 1 and
+            16. Markdown and JSON in results/bench/. About 2 minutes.
 
 Eb/N0 counts Eb per LDPC information bit (CRC included): Es/N0 = Eb/N0 * bits per symbol * k / n.
 python -m lssc_sim.bench SUBCOMMAND --help gives each one's options."""
@@ -44,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lssc_sim.bench", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="what", required=True, metavar="{noise,link,bler,scaling,mainjob}")
+    sub = parser.add_subparsers(dest="what", required=True, metavar="{noise,link,bler,scaling,mainjob,runtime}")
     p_noise = sub.add_parser("noise", help="fast Gaussian generator against NumPy's")
     p_noise.add_argument("--samples", type=int, default=20_000_000)
     p_link = sub.add_parser("link", help="throughput of the fast and the reference link")
@@ -62,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     p_main.add_argument("--threads", type=int, help="threads per worker (default: the cores shared out)")
     p_main.add_argument("--out", type=Path, help="keep the results in this (empty) folder")
     p_main.add_argument("--json", type=Path, default=OUT_DIR / "mainjob.json")
+    p_runtime = sub.add_parser("runtime", help="seconds per image: source codecs, LDPC decoding, neural halves")
+    p_runtime.add_argument("--json", type=Path, default=OUT_DIR / "runtime.json")
+    p_runtime.add_argument("--md", type=Path, default=OUT_DIR / "runtime.md")
+    p_runtime.add_argument("--repeats", type=int, default=7, help="timed runs per image and row")
+    p_runtime.add_argument("--images", type=int, default=8, help="test images per row")
+    p_runtime.add_argument("--quick", action="store_true", help="1 image, 2 repeats, png and jpeg, fast LDPC only")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.what == "noise":
@@ -90,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1))
         print(f"wrote {args.json}")
+    elif args.what == "runtime":
+        res = bench_runtime(args.repeats, args.images, args.quick, json_path=args.json, md_path=args.md)
+        print(format_runtime_table(res))
+        print(f"{res['bench_seconds']:.0f} s; wrote {args.json} and {args.md}")
     elif args.what == "scaling":
         res = bench_scaling(scenario=args.scenario)
         for count, seconds in res["local_seconds"].items():

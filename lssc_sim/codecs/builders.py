@@ -71,7 +71,9 @@ def _projections(projections: Projections, count: int) -> list[int | None]:
             raise ValueError(f"projections needs one entry per candidate tensor ({count}); found {len(widths)}")
     for w in widths:
         if w is not None:
-            _check_int("projections", w, 1)
+            _check_int("projections", w, 0)
+    if widths[-1] == 0:
+        raise ValueError("projections: the bottleneck (last entry) always crosses; expected a width >= 1 or None")
     return widths
 
 
@@ -183,7 +185,8 @@ def unet(
         sends every tensor (subject to ``projections``).
     projections : int, sequence of int or None, or None
         Channels of a 1 x 1 projection applied to each transmitted tensor (one value for all, or one per
-        tensor from finest to bottleneck; None sends the features as they are). Exclusive with ``bandwidth``.
+        tensor from finest to bottleneck; None sends the features as they are; 0 drops that skip, so
+        ``[0, ..., 0, w]`` sends only the bottleneck, a PIDNet-like split). Exclusive with ``bandwidth``.
 
     Returns
     -------

@@ -4,7 +4,9 @@ Layout of ``results/<name>/``::
 
     points/<key>.json   one finished Point: parameters, counters, seconds, run id and the sha256 of all that
                         (never half-written; a file whose checksum does not match is reported and recomputed)
-    results.csv         one tidy row per verified Point of the scenario, in sweep order
+    results.csv         one tidy row per verified Point of the scenario, in sweep order (the same run to run)
+    timings.csv         the wall-clock measurements of those Points (seconds by stage, device seconds per image),
+                        keyed like results.csv: they differ run to run, so they are kept apart
     manifest.json       the latest run (versions, git commit, scenario hash, start, end, status, Points computed,
                         skipped and damaged, sha256 of results.csv) and ``runs``: every run into this folder
     scenario.yaml       the resolved scenario (every default filled in) and the command-line overrides
@@ -32,8 +34,9 @@ from lssc_sim.checksum import file_sha256, json_sha256
 
 # Leading columns of results.csv; the rest follow alphabetically (parameters, then counters).
 LEADING_COLUMNS = ("system", "kind", "channel", "modulation", "snr_db", "key")
-# Counters kept in the Point files but not in results.csv: wall-clock times differ run to run, the CSV must not.
-TIMING_COUNTERS = ("stage_seconds",)
+# Counters kept in the Point files and timings.csv but not in results.csv: wall-clock times differ run to run,
+# results.csv must not.
+TIMING_COUNTERS = ("stage_seconds", "device_seconds")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -119,24 +122,20 @@ class ResultStore:
         wanted = {f"{k}.json" for k in keys}
         return sorted(p for p in self.points_dir.iterdir() if p.is_file() and p.name not in wanted)
 
-    def write_csv(self, keys: Iterable[str]) -> Path:
-        """results.csv from the stored Points among ``keys`` (in that order); returns its path."""
-        rows = []
+    def write_csv(self, keys: Iterable[str], fps: float | None = None) -> Path:
+        """results.csv from the stored Points among ``keys`` (in that order), and their timings.csv; returns
+        results.csv's path. With ``fps`` (images per second), rates per second are derived for every row that
+        counts bits or channel uses per image (:func:`per_second`)."""
+        rows, timings = [], []
         for key in keys:
             record = self.load(key)
             if record is not None:
                 counters = {k: v for k, v in record["counters"].items() if k not in TIMING_COUNTERS}
-                rows.append({**record["params"], **counters})
-        columns = [c for c in LEADING_COLUMNS if any(c in r for r in rows)]
-        columns += sorted({c for r in rows for c in r} - set(columns))
-        lines = io.StringIO()
-        writer = csv.DictWriter(lines, fieldnames=columns, restval="", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(v) for k, v in row.items()})
-        path = self.root / "results.csv"
-        atomic_write_text(path, lines.getvalue())
-        return path
+                rows.append({**record["params"], **counters, **per_second(counters, fps)})
+                timed = _flat({k: v for k, v in record["counters"].items() if k in TIMING_COUNTERS})
+                timings.append({"system": record["params"].get("system"), "key": key, **timed})
+        _write_table(self.root / "timings.csv", timings)
+        return _write_table(self.root / "results.csv", rows)
 
     def csv_problem(self) -> str | None:
         """Why results.csv cannot be trusted (None when it matches the sha256 the last run recorded)."""
@@ -168,6 +167,44 @@ class ResultStore:
         history = (self.read_manifest() or {}).get("runs", [])
         manifest = {**run, "runs": [*history, run]}
         atomic_write_text(self.root / "manifest.json", json.dumps(manifest, indent=2, default=_jsonable))
+
+
+def per_second(counters: dict[str, Any], fps: float | None) -> dict[str, float]:
+    """Rates at ``fps`` images per second: ``source_mbit_per_s`` (source bits on the air, headers included) and
+    ``channel_msym_per_s`` (complex channel uses carrying data), where the row counts them per image."""
+    if not fps:
+        return {}
+    out = {}
+    for counter, rate in (
+        ("source_bits_per_image", "source_mbit_per_s"),
+        ("channel_uses_per_image", "channel_msym_per_s"),
+    ):
+        if isinstance(counters.get(counter), int | float):
+            out[rate] = counters[counter] * fps / 1e6
+    return out
+
+
+def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as ``outer.inner`` columns."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _write_table(path: Path, rows: list[dict[str, Any]]) -> Path:
+    columns = [c for c in LEADING_COLUMNS if any(c in r for r in rows)]
+    columns += sorted({c for r in rows for c in r} - set(columns))
+    lines = io.StringIO()
+    writer = csv.DictWriter(lines, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    atomic_write_text(path, lines.getvalue())
+    return path
 
 
 def read_csv(path: str | Path) -> list[dict[str, Any]]:

@@ -179,7 +179,7 @@ def _run_locked(
     finally:
         computed = len(done)
         bar.close()
-        csv_path = store.write_csv(p.key for p in points)
+        csv_path = store.write_csv((p.key for p in points), fps=scenario.spec.fps)
         seconds = time.perf_counter() - t0
         store.add_run(
             manifest(

@@ -85,6 +85,11 @@ class ScenarioSpec(_Strict):
     bd_anchor: str | None = Field(
         None, description="the system label the bd_table plot compares every rate curve against"
     )
+    fps: float = Field(
+        30.0,
+        gt=0,
+        description="images per second the device sends: results.csv gives source Mbit/s and channel Msymbols/s at it",
+    )
 
     @field_validator("plots")
     @classmethod
@@ -361,8 +366,9 @@ def _plot_problems(plots: list[str], kinds: set[str]) -> list[str]:
             continue  # reported by the schema
         drawn = PLOT_KINDS[name]
         if kinds and not set(drawn) & kinds:
+            either = " or ".join([", ".join(drawn[:-1]), drawn[-1]] if len(drawn) > 1 else drawn)
             problems.append(
-                f"plots[{i}]: {name!r} draws {' or '.join(drawn)} systems; this scenario has "
+                f"plots[{i}]: {name!r} draws {either} systems; this scenario has "
                 f"{', '.join(sorted(kinds))} (remove it, or add a system it draws)"
             )
     return problems

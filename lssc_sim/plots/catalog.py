@@ -14,11 +14,11 @@ PLOT_KINDS: dict[str, tuple[str, ...]] = {
     "ber_vs_ebno": ("ber",),
     "ber_vs_snr": ("ber",),
     "bler_vs_ebno": ("ber",),
-    "miou_vs_snr": ("digital_image", "semantic"),
-    "ss_vs_snr": ("digital_image", "semantic"),
+    "miou_vs_snr": ("digital_image", "semantic", "label_map", "split_digital"),
+    "ss_vs_snr": ("digital_image", "semantic", "label_map", "split_digital"),
     "psnr_vs_snr": ("digital_image",),
-    "bler_vs_snr": ("digital_image",),
-    "images_lost_vs_snr": ("digital_image",),
+    "bler_vs_snr": ("digital_image", "label_map", "split_digital"),
+    "images_lost_vs_snr": ("digital_image", "label_map", "split_digital"),
     # rate figures: the ideal channel's rows; a semantic system there is a reference line (it has no bpp)
     "miou_vs_bpp": ("digital_image", "semantic"),
     "psnr_vs_bpp": ("digital_image",),
@@ -29,6 +29,12 @@ PLOT_KINDS: dict[str, tuple[str, ...]] = {
     "miou_vs_snr_matched": ("digital_image", "semantic", "digital_adaptive"),
     "miou_vs_bandwidth": ("digital_image", "semantic", "digital_adaptive"),
     "model_table": ("semantic",),
+    # seed 002's costs of getting a segmentation to the receiver; seed 004's compression, seed 000's delivery
+    "bits_per_image": ("digital_image", "label_map", "split_digital", "semantic"),
+    "transmitter_cost": ("digital_image", "label_map", "split_digital", "semantic"),
+    "miou_vs_weight_bits": ("semantic",),
+    "miou_vs_sparsity": ("semantic",),
+    "model_delivery": ("semantic",),
     "depth_ablation": ("semantic",),
 }
 """Plot name -> the system kinds whose rows it draws."""

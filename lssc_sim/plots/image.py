@@ -1,15 +1,15 @@
-"""Figures of the image systems (``digital_image``, ``semantic``) from results.csv against SNR, one panel per
-channel, registered in :data:`lssc_sim.plots.base.PLOTS`:
+"""Figures of the image systems (``digital_image``, ``semantic``, ``label_map``, ``split_digital``) from
+results.csv against SNR, one panel per channel, registered in :data:`lssc_sim.plots.base.PLOTS`:
 
-======================  ==========================================  =========================
+======================  ==========================================  ==================================
 plot                    y                                           systems
-======================  ==========================================  =========================
-``miou_vs_snr``         mIoU (95 % band where the rows carry one)   digital_image, semantic
-``ss_vs_snr``           SS = mIoU / clean mIoU (seed 004)           digital_image, semantic
+======================  ==========================================  ==================================
+``miou_vs_snr``         mIoU (95 % band where the rows carry one)   every image system
+``ss_vs_snr``           SS = mIoU / clean mIoU (seed 004)           every image system
 ``psnr_vs_snr``         PSNR (dB) of what the receiver shows        digital_image
-``bler_vs_snr``         code-block error rate (Wilson bars)         digital_image
-``images_lost_vs_snr``  fraction of images lost (Wilson band)       digital_image
-======================  ==========================================  =========================
+``bler_vs_snr``         code-block error rate (Wilson bars)         the systems that send bits
+``images_lost_vs_snr``  fraction of images lost (Wilson band)       the systems that send bits
+======================  ==========================================  ==================================
 
 Each figure has a builder (``miou_figure``, ``ss_figure``, ``psnr_figure``, ``bler_figure``,
 ``images_lost_figure``: rows, title, style -> Figure) and a registered wrapper that saves it. All take their line
@@ -47,7 +47,9 @@ from lssc_sim.plots.base import (
 from lssc_sim.plots.lines import LineStyles
 from lssc_sim.plots.stats import per_point, span, wilson_interval
 
-IMAGE_KINDS = ("digital_image", "semantic")
+IMAGE_KINDS = ("digital_image", "semantic", "label_map", "split_digital")
+# the image systems that send bits through LDPC + QAM (code blocks, images lost, a Shannon marker)
+BIT_KINDS = ("digital_image", "label_map", "split_digital")
 SOURCE_LABELS = {
     "png": "PNG",
     "raw": "raw 24 bpp",
@@ -86,11 +88,17 @@ def system_label(row: Row) -> str:
     uses = f" · {uses_text(row['channel_uses_per_pixel'])}" if "channel_uses_per_pixel" in row else ""
     if row["kind"] == "semantic":
         return f"{row['system']} ({row.get('weights') or 'trained'}, analog){uses}"
+    if row["kind"] == "label_map":
+        source = f"{row['system']}: label map of {row['segmenter']}"
+    elif row["kind"] == "split_digital":
+        source = f"{row['system']}: {row['weights']} features at {int(row['bits'])} bits"
+    else:
+        source = source_label(row)
     if "code_rate" not in row:
-        return source_label(row)
+        return source
     mod = MODULATION_LABELS.get(row["modulation"], row["modulation"])
     mode = "" if row.get("receiver.mode", "strict") == "strict" else f" ({row['receiver.mode']})"
-    return f"{source_label(row)} + LDPC r={float(row['code_rate']):.2f} + {mod}{mode}{uses}"
+    return f"{source} + LDPC r={float(row['code_rate']):.2f} + {mod}{mode}{uses}"
 
 
 def snr_rows(rows: list[Row], kinds: tuple[str, ...] = IMAGE_KINDS) -> list[Row]:
@@ -174,7 +182,7 @@ def score_figure(rows: list[Row], title: str, style: Style, metric: str = "miou"
     if not rows:
         return None
     notes = [images_note(rows)]
-    if ss and {r["kind"] for r in rows} == set(IMAGE_KINDS):
+    if ss and "semantic" in {r["kind"] for r in rows} and len({r["kind"] for r in rows}) > 1:
         notes.append(SS_NOTE)
     fig, axes, by_channel = _figure(rows, title, style, SS_LABEL if ss else "mIoU", notes)
     star = 2.6 * plt.rcParams["lines.markersize"]
@@ -207,15 +215,18 @@ def score_figure(rows: list[Row], title: str, style: Style, metric: str = "miou"
                     )
                 continue
             clean = float(first["clean_miou"])
-            refs["clean"] = 1.0 if ss else clean
-            refs["lost"] = float(first["lost_miou"]) / (clean if ss else 1.0)
+            if first["kind"] == "digital_image":  # the receiver's segmenter on the sent images: one level for all
+                refs["clean"] = 1.0 if ss else clean
+                refs["lost"] = float(first["lost_miou"]) / (clean if ss else 1.0)
+            elif not ss:  # label maps, features: their own error-free level (the device's maps, quantised features)
+                ax.axhline(clean, color=look["color"], ls="-.", lw=0.8, label=f"{first['system']} error-free")
             snr = shannon_snr_db(
                 first["channel"], float(first["source_bits_per_image"]), float(first["channel_uses_per_image"])
             )
             if snr is not None:
                 ax.plot(
                     [snr],
-                    [refs["clean"]],
+                    [1.0 if ss else clean],
                     "*",
                     color=look["color"],
                     ms=star,
@@ -275,7 +286,7 @@ def bler_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
     """Code-block error rate of the digital image links against SNR, with 95 % Wilson intervals over the
     scored blocks; a point with no block error is marked at its 95 % upper bound 3/N."""
     styles = image_styles(rows)
-    rows = snr_rows(rows, ("digital_image",))
+    rows = snr_rows(rows, BIT_KINDS)
     if not rows:
         return None
     images, blocks = span(r.get("images") for r in rows), span(map(scored_blocks, rows))
@@ -304,7 +315,7 @@ def images_lost_figure(rows: list[Row], title: str, style: Style) -> plt.Figure 
     """Fraction of images the digital receivers lost (CRC failure or undecodable stream) against SNR, with
     its 95 % Wilson band over the images."""
     styles = image_styles(rows)
-    rows = snr_rows(rows, ("digital_image",))
+    rows = snr_rows(rows, BIT_KINDS)
     if not rows:
         return None
     fig, axes, by_channel = _figure(rows, title, style, "images lost (fraction)", [images_note(rows)])

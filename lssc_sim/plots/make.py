@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from lssc_sim.engine.results import read_csv
-from lssc_sim.plots import bandwidth, bd_table, ber, codec, image, rate  # noqa: F401  (each family registers its plots)
+
+# each family registers its plots
+from lssc_sim.plots import bandwidth, bd_table, ber, codec, compression, image, rate, split  # noqa: F401
 from lssc_sim.plots.base import PLOTS, QUICK_MARK, resolve_style
 from lssc_sim.plots.catalog import PlotStyle
 

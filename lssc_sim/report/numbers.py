@@ -26,7 +26,7 @@ from lssc_sim.plots.ber import ber_styles
 from lssc_sim.plots.image import shannon_snr_db, snr_rows, system_label
 from lssc_sim.plots.lines import LineStyles
 
-DIGITAL_KINDS = ("digital_image", "digital_adaptive")
+DIGITAL_KINDS = ("digital_image", "digital_adaptive", "label_map", "split_digital")
 LINE_KINDS = ("semantic", *DIGITAL_KINDS)  # the image systems with an SNR axis
 BLER_TARGET = 0.1
 
@@ -200,7 +200,7 @@ def digital_lines(rows: list[Row]) -> list[DigitalLine]:
             lost = [int(r["images_lost"]) for r in line]
             sent = [int(r["images"]) for r in line]
             marker = None
-            if first["kind"] == "digital_image":  # the same columns and row as the mIoU figure's star
+            if first["kind"] != "digital_adaptive":  # the same columns and row as the mIoU figure's star
                 marker = shannon_snr_db(
                     first["channel"], float(first["source_bits_per_image"]), float(first["channel_uses_per_image"])
                 )

@@ -31,7 +31,8 @@ from lssc_sim.digital.spec import CRC_BITS, MODULATIONS, LdpcSpec, codeword_leng
 from lssc_sim.seeding import derive_seed
 from lssc_sim.snr import to_no
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
-from lssc_sim.systems.digital_image import DigitalImageConfig, ReceiverSpec, SourceSpec, make_link
+from lssc_sim.systems.digital_image import DigitalImageConfig, ReceiverSpec, SourceSpec
+from lssc_sim.systems.stream_link import make_link
 
 # A 5G-like ladder (TS 38.214's MCS tables span QPSK at rate ~0.12 to 64-QAM at ~0.93; 5G LDPC here: 1/3..5/6)
 DEFAULT_MCS = (

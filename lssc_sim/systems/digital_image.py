@@ -15,7 +15,6 @@ max; with a target, how many images could not reach it) and the link's counters.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import Counter
 from typing import Literal, Self
@@ -29,13 +28,13 @@ from lssc_sim.digital.source import SOURCE_CODECS, pack, unpack
 from lssc_sim.digital.spec import LdpcSpec
 from lssc_sim.image_quality import CachedQuality
 from lssc_sim.metrics import per_image_confusion
-from lssc_sim.snr import snr_db_to_ebno_db, thin
-from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key, overhead_counters
-from lssc_sim.systems.image_scoring import CachedSegmenter, dataset_confusion, scores
+from lssc_sim.snr import thin
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
+from lssc_sim.systems.device_cost import coding_cost
+from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_segmenter
+from lssc_sim.systems.stream_link import DecodedStreams, StreamLink, stream_rate_counters
 
 QUICK_RATE_TARGETS = 4  # rate targets a --quick run keeps
-MAX_DECODED = 4096  # decoded images remembered (oldest dropped first): 48 KiB each at 128x128
-_SEGMENTERS: dict[str, CachedSegmenter] = {}  # per process, by weights name: masks cached by image content
 
 
 class SourceSpec(BaseModel):
@@ -129,20 +128,14 @@ class DigitalImageRun:
     each keyed by value (modulation, channel spec, dataset spec)."""
 
     def __init__(self, config: DigitalImageConfig) -> None:
-        import tensorflow as tf
-
         self.config = config
-        name = config.receiver.segmenter
-        if name not in _SEGMENTERS:  # shared by every variant of a sweep: loaded, traced and cached once
-            model = pretrained.load(name)
-            _SEGMENTERS[name] = CachedSegmenter(tf.function(model.segment, reduce_retracing=True))
-        self.segmenter = _SEGMENTERS[name]
+        self.segmenter = shared_segmenter(config.receiver.segmenter)
         self.quality = CachedQuality()
-        self._links: dict[tuple[str, str], object] = {}
+        self.link = StreamLink(config.fec, config.demapping)
+        self._unpack: dict[tuple, DecodedStreams] = {}  # per image shape
         self._streams: dict[str, tuple[list[bytes], list[float], list[bool]]] = {}
-        self._coded: dict[tuple[str, str], tuple[list[np.ndarray], list[np.ndarray], int]] = {}
-        self._decoded: dict[tuple, object] = {}
         self._reference_miou: dict[str, tuple[float, float]] = {}
+        self._device: dict[str, Counters] = {}
 
     def __call__(self, ctx: PointContext) -> Counters:
         cfg, seconds = self.config, Counter()
@@ -156,7 +149,8 @@ class DigitalImageRun:
         if ctx.channel.noiseless:  # the ideal channel: the stream arrives as sent, no code, no modulation
             received_streams, crc_ok, link_counters = streams, [None] * num, {}
         else:
-            received_streams, crc_ok, link_counters = self._transport(ctx, data_key, streams, strict, seconds)
+            early_stop = strict and cfg.receiver.early_stop
+            received_streams, crc_ok, link_counters = self.link.send(ctx, data_key, streams, early_stop, seconds)
 
         t = time.perf_counter()
         fallback = np.full(shape, cfg.receiver.fallback, np.uint8)
@@ -166,7 +160,7 @@ class DigitalImageRun:
                 lost["crc"] += 1
                 received[i] = fallback
                 continue
-            out = self._unpack(stream, shape, tolerant=not strict)
+            out = self._decoder(shape)(stream, not strict)
             if out.image is None:
                 lost[out.reason] += 1
                 received[i] = fallback
@@ -184,13 +178,7 @@ class DigitalImageRun:
         seconds["image_quality"] += time.perf_counter() - t
 
         score = scores(per_image, ds.ignore_index)
-        bpp = np.array([8 * len(s) for s in streams]) / (shape[0] * shape[1])  # header included, as it is sent
-        rate: Counters = {
-            "source_bits_per_image": float(bpp.mean() * shape[0] * shape[1]),
-            "source_bits_per_pixel": float(bpp.mean()),
-            "source_bpp_min": float(bpp.min()),
-            "source_bpp_max": float(bpp.max()),
-        }
+        rate = stream_rate_counters(streams, shape[:2])
         if cfg.source.bpp is not None:  # a rate target: how it was met, never silently missed
             rate["images_over_target"] = int(num - sum(reached))
             rate["source_setting_mean"] = float(np.mean(settings))
@@ -206,54 +194,26 @@ class DigitalImageRun:
             **quality,
             **rate,
             **link_counters,
+            **self._device_cost(data_key, images[0], streams[0]),
             "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
         }
 
-    def _transport(self, ctx: PointContext, data_key: str, streams: list[bytes], strict: bool, seconds: Counter):
-        """Streams through the Point's LDPC + QAM link: (received streams, CRC flags per image, link counters)."""
-        from lssc_sim.digital.transport import send_streams
+    def _device_cost(self, data_key: str, image: np.ndarray, stream: bytes) -> Counters:
+        """The device codes the image, nothing more (:mod:`~lssc_sim.systems.device_cost`)."""
+        if data_key not in self._device:
+            s = self.config.source
+            if s.bpp is None:
+                code = lambda: pack(image, s.codec, s.quality)  # noqa: E731
+            else:
+                code = lambda: pack_at_rate(image, s.codec, s.bpp)  # noqa: E731
+            self._device[data_key] = coding_cost(image.nbytes, len(stream), code)
+        return self._device[data_key]
 
-        link = self._link(ctx)
-        t = time.perf_counter()
-        payloads, coded, padding = self._encode(data_key, link, streams, ctx.modulation)
-        seconds["fec_encoding"] += time.perf_counter() - t
-        tx = send_streams(link, payloads, coded, ctx.no, ctx.rng, early_stop=strict and self.config.receiver.early_stop)
-        seconds.update(tx.seconds)
-        c = tx.counters
-        source_bits = 8 * sum(len(s) for s in streams)
-        pixels = len(streams) * ctx.dataset.spec.hw[0] * ctx.dataset.spec.hw[1]
-        counters = {
-            **c,
-            "padding_bits": padding,
-            # error rates on the first round of every image, decoded whatever the early stop (unbiased)
-            "ber": c["bit_errors"] / c["bits_scored"],
-            "coded_ber": c["coded_bit_errors"] / c["coded_bits"],
-            "bler": c["block_errors"] / c["scored_blocks"],
-            "bits_per_symbol": link.modem.bits_per_symbol,
-            "code_rate": link.payload_bits / link.coded_bits,  # payload rate (the CRC is overhead), as in ber
-            "channel_uses_per_image": c["channel_uses"] / len(streams),
-            "channel_uses_per_pixel": c["channel_uses"] / pixels,
-            **overhead_counters(link.channel, [len(b) * link.symbols_per_block for b in coded]),
-            # Eb per source bit (header included): what the channel uses buy
-            "ebno_db": float(snr_db_to_ebno_db(ctx.snr_db, source_bits / c["channel_uses"])),
-        }
-        return tx.streams, tx.crc_ok, counters
-
-    def _link(self, ctx: PointContext):
-        key = (ctx.modulation, channel_key(ctx.channel))
-        if key not in self._links:
-            self._links[key] = make_link(self.config.fec, ctx.modulation, self.config.demapping, ctx.channel)
-        return self._links[key]
-
-    def _unpack(self, stream: bytes, shape: tuple[int, ...], tolerant: bool):
-        """Guarded source decoding, remembered by the stream's digest: decoding is a pure function of the
-        bytes, and above the cliff every Point receives the same streams."""
-        key = (hashlib.blake2b(stream, digest_size=16).digest(), tuple(shape), tolerant)
-        if key not in self._decoded:
-            if len(self._decoded) >= MAX_DECODED:
-                self._decoded.pop(next(iter(self._decoded)))
-            self._decoded[key] = unpack(stream, shape, tolerant=tolerant)
-        return self._decoded[key]
+    def _decoder(self, shape: tuple[int, ...]) -> DecodedStreams:
+        """Guarded source decoding of images of ``shape``, remembered by stream."""
+        if shape not in self._unpack:
+            self._unpack[shape] = DecodedStreams(lambda stream, tolerant: unpack(stream, shape, tolerant=tolerant))
+        return self._unpack[shape]
 
     def _references(self, data_key: str, dataset, images, masks, fallback) -> tuple[float, float]:
         """mIoU of the segmenter on the sent images and on all fallbacks: fixed per dataset, computed once."""
@@ -279,23 +239,3 @@ class DigitalImageRun:
                 coded = [(a.stream, a.setting, a.reached) for a in (pack_at_rate(im, s.codec, s.bpp) for im in images)]
             self._streams[data_key] = tuple(list(column) for column in zip(*coded, strict=True))
         return self._streams[data_key]
-
-    def _encode(self, data_key: str, link, streams: list[bytes], modulation: str):
-        from lssc_sim.digital.transport import stream_blocks
-
-        key = (data_key, modulation)
-        if key not in self._coded:
-            blocks = [stream_blocks(s, link.payload_bits) for s in streams]
-            payloads = [b for b, _ in blocks]
-            self._coded[key] = (payloads, [link.encode(p) for p in payloads], sum(p for _, p in blocks))
-        return self._coded[key]
-
-
-def make_link(fec: LdpcSpec, modulation: str, demapping: str, channel):
-    """The :class:`~lssc_sim.digital.link.Link` of ``fec`` with ``modulation`` over ``channel``."""
-    from lssc_sim.digital.fec import LDPC5GCode
-    from lssc_sim.digital.link import Link
-    from lssc_sim.digital.modem import Modem
-
-    modem = Modem(modulation, demapping)
-    return Link(LDPC5GCode.from_spec(fec, modem.bits_per_symbol), modem, channel)

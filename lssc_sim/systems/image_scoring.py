@@ -10,6 +10,8 @@ import numpy as np
 from lssc_sim.metrics import ConfusionMatrix, miou_interval
 from lssc_sim.systems.base import Counters
 
+_SEGMENTERS: dict[str, CachedSegmenter] = {}  # per process, by weights name: masks cached by image content
+
 
 def scores(per_image: np.ndarray, ignore_index: int = 255) -> Counters:
     """``miou``, its 95 % bootstrap interval over images (``miou_ci_low``, ``miou_ci_high``), ``per_class_iou``
@@ -65,3 +67,15 @@ class CachedSegmenter:
         while len(self._masks) > self.max_entries:
             self._masks.pop(next(iter(self._masks)))
         return masks
+
+
+def shared_segmenter(name: str) -> CachedSegmenter:
+    """The cached segmenter of a shipped model or training folder ``name``, loaded and traced once per process
+    (every variant of a sweep and every system that segments with it share it)."""
+    if name not in _SEGMENTERS:
+        import tensorflow as tf
+
+        from lssc_sim import pretrained
+
+        _SEGMENTERS[name] = CachedSegmenter(tf.function(pretrained.load(name).segment, reduce_retracing=True))
+    return _SEGMENTERS[name]

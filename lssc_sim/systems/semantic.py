@@ -18,14 +18,28 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lssc_sim import pretrained
 from lssc_sim.metrics import ConfusionMatrix, per_image_confusion
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key, overhead_counters
+from lssc_sim.systems.delivery import DeliverySpec, delivery_counters
+from lssc_sim.systems.device_cost import network_cost
 from lssc_sim.systems.image_scoring import scores
 
 TRAINED_DIR = Path("results") / "models"  # where `train:` sections without `out` are trained
+
+
+class CompressSpec(BaseModel):
+    """Post-training compression of both halves (seed 004, Fig. 10; :func:`lssc_sim.codecs.compression.compress_model`):
+    global magnitude pruning of each half's kernels to ``sparsity``, then uniform symmetric quantisation of the
+    weights to ``bits`` (batch-norm parameters stay float32)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bits: int | None = Field(None, ge=2, le=16, description="weight bits; none: float32 weights (pruning only)")
+    granularity: Literal["tensor", "channel"] = Field("tensor", description="one scale per tensor or per channel")
+    sparsity: float = Field(0.0, ge=0.0, lt=1.0, description="fraction of kernel weights pruned by magnitude")
 
 
 @SYSTEMS.register("semantic")
@@ -41,6 +55,10 @@ class SemanticConfig(SystemConfig):
     train: dict[str, Any] | None = Field(None, description="a training config (python -m lssc_sim.train keys)")
     equalizer: Literal["zf", "mmse"] = "zf"
     batch_size: int = Field(16, ge=1)
+    compress: CompressSpec | None = Field(None, description="compress the trained weights before use")
+    delivery: DeliverySpec | None = Field(
+        None, description="also count the channel uses of delivering the (compressed) device half over a digital link"
+    )
     complexity: bool = Field(
         False,
         description="also report parameters, size, FLOPs and the objective Q, at "
@@ -50,6 +68,14 @@ class SemanticConfig(SystemConfig):
     axes = frozenset({"snr_db", "channel"})
     needs_dataset = True
     ideal_channel = True
+
+    def quick(self) -> Self:
+        """Compression sweeps thinned to 3 settings each, both ends kept."""
+        sweep = {
+            k: [v[round(i * (len(v) - 1) / 2)] for i in range(3)] if k.startswith("compress.") and len(v) > 3 else v
+            for k, v in self.sweep.items()
+        }
+        return self.model_copy(update={"sweep": sweep})
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -86,7 +112,6 @@ class SemanticRun:
     """Runs Points of one :class:`SemanticConfig`; keeps the halves, traced graphs and encoder outputs."""
 
     def __init__(self, config: SemanticConfig) -> None:
-        import tensorflow as tf
 
         self.config = config
         weights = config.weights
@@ -97,20 +122,13 @@ class SemanticRun:
             train(train_config, progress=False)
             weights = train_config.out
         self.model = pretrained.load(weights)
+        self.model_counters = {}
+        if config.compress is not None:
+            self.model, self.model_counters = compressed(self.model, config.compress)
         self.shapes = self.model.transmitted_shapes
-        encoder, decoder = self.model.encoder, self.model.decoder
-
-        def encode(x):
-            sent = encoder(x, training=False)
-            return sent if isinstance(sent, list | tuple) else [sent]  # Keras unwraps a lone output (one tensor sent)
-
-        def decode(tensors):
-            return decoder(tensors, training=False)
-
-        # one trace each, whatever the batch (several codecs in one process retraced per batch size)
-        spec = [tf.TensorSpec([None, *s], tf.float32) for s in self.shapes]
-        self._encode = tf.function(encode, input_signature=[tf.TensorSpec(encoder.inputs[0].shape, tf.float32)])
-        self._decode = tf.function(decode, input_signature=[spec])
+        self._encode, self._decode = traced_halves(self.model)
+        self._delivery: dict[str, Counters] = {}
+        self._device: dict[str, Counters] = {}
         self._channels: dict[str, Any] = {}
         self._sent: dict[str, list[list[np.ndarray]]] = {}
         self._clean_cm: dict[str, ConfusionMatrix] = {}
@@ -153,6 +171,9 @@ class SemanticRun:
             **overhead_counters(ctx.channel, [uses] * len(images)),
             "side_info_reals_per_image": len(self.shapes),
             "transmitted_reals_per_image": sum(int(np.prod(s)) for s in self.shapes),
+            **self.model_counters,
+            **self._delivery_cost(ctx),
+            **self._device_cost(data_key, images[0]),
             **{k: v for k, v in self.complexity.items() if not k.startswith("_")},
             **({"q": self.complexity["_q"](score["miou"])} if self.complexity else {}),  # Q at this Point's SNR
             "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
@@ -167,6 +188,28 @@ class SemanticRun:
                 for i in range(0, len(images), b)
             ]
         return self._sent[data_key]
+
+    def _device_cost(self, data_key: str, image: np.ndarray) -> Counters:
+        """The device runs its half (:mod:`~lssc_sim.systems.device_cost`); power normalisation is not counted."""
+        if data_key not in self._device:
+            x = image[None].astype(np.float32) / 255.0
+            self._device[data_key] = network_cost(
+                [self.model.encoder], lambda: [np.asarray(t) for t in self._encode(x)]
+            )
+        return self._device[data_key]
+
+    def _delivery_cost(self, ctx: PointContext) -> Counters:
+        """Channel uses to deliver the device half (:mod:`~lssc_sim.systems.delivery`), once per channel: its
+        size is the compressed one, or float32 without compression."""
+        spec = self.config.delivery
+        if spec is None:
+            return {}
+        key = channel_key(ctx.channel)
+        if key not in self._delivery:
+            size = self.model_counters.get("model_bytes_device") or 4 * self.model.encoder.count_params()
+            rng = np.random.default_rng(np.frombuffer(hashlib.sha256(key.encode()).digest()[:8], np.uint64))
+            self._delivery[key] = delivery_counters(size, spec, ctx.channel, rng)
+        return self._delivery[key]
 
     def _clean(self, data_key: str, dataset, sent: list[list[np.ndarray]], masks: np.ndarray) -> ConfusionMatrix:
         """Confusion matrix without a channel between the halves, once per dataset."""
@@ -213,6 +256,51 @@ class SemanticRun:
 
             self._channels[key] = transmit
         return self._channels[key]
+
+
+def compressed(model: pretrained.TrainedCodec, spec: CompressSpec) -> tuple[pretrained.TrainedCodec, Counters]:
+    """``model`` with both halves compressed by ``spec``, and the counters of what they take to store."""
+    import dataclasses
+
+    from lssc_sim.codecs.compression import compress_model
+
+    halves = {
+        name: compress_model(half, spec.bits, spec.granularity, spec.sparsity)
+        for name, half in (("device", model.encoder), ("server", model.decoder))
+    }
+    counters: Counters = {
+        "weight_bits": spec.bits or 32,
+        "weight_granularity": spec.granularity,
+        "sparsity": spec.sparsity,
+    }
+    for name, c in halves.items():
+        counters[f"model_bytes_{name}"] = c.size_bytes
+        counters[f"model_float_bytes_{name}"] = c.float_bytes
+        counters[f"realised_sparsity_{name}"] = c.realised_sparsity
+    model = dataclasses.replace(model, encoder=halves["device"].model, decoder=halves["server"].model)
+    return model, counters
+
+
+def traced_halves(model: pretrained.TrainedCodec):
+    """``(encode, decode)`` of a trained split codec as graphs traced once whatever the batch (several codecs in
+    one process would otherwise retrace per batch size): ``encode(images float32 [B, H, W, 3] in [0, 1])`` gives
+    the list of transmitted tensors, ``decode(tensors)`` the logits ``[B, H, W, C]``."""
+    import tensorflow as tf
+
+    encoder, decoder = model.encoder, model.decoder
+
+    def encode(x):
+        sent = encoder(x, training=False)
+        return sent if isinstance(sent, list | tuple) else [sent]  # Keras unwraps a lone output (one tensor sent)
+
+    def decode(tensors):
+        return decoder(tensors, training=False)
+
+    spec = [tf.TensorSpec([None, *s], tf.float32) for s in model.transmitted_shapes]
+    return (
+        tf.function(encode, input_signature=[tf.TensorSpec(encoder.inputs[0].shape, tf.float32)]),
+        tf.function(decode, input_signature=[spec]),
+    )
 
 
 def complexity_counters(model: pretrained.TrainedCodec) -> dict[str, Any]:

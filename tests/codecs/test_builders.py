@@ -102,7 +102,8 @@ def test_end_to_end_passes_through_the_channel_layer():
         (dict(depth=6), r"depth must be an int in \[1, 5\]; found 6"),
         (dict(image_size=40, depth=4), "divisible by 2\\*\\*depth = 16; found 40"),
         (dict(base_width=0), "base_width must be an int >= 1; found 0"),
-        (dict(projections=0), "projections must be an int >= 1; found 0"),
+        (dict(projections=0), r"the bottleneck \(last entry\) always crosses"),
+        (dict(projections=-1), "projections must be an int >= 0; found -1"),
         (dict(projections=[4, 4]), r"one entry per candidate tensor \(5\); found 2"),
     ],
 )

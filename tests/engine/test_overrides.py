@@ -50,7 +50,7 @@ def test_overrides_add_and_remove_systems_and_keys_and_index_lists():
     [
         ("systems.png_ldpc.fec.rat=0.75", "unknown key 'rat' in systems.png_ldpc.fec; expected one of: cn_update, "),
         ("dataset.num_image=20", "unknown key 'num_image' in dataset; expected one of: image_size, name, num_images"),
-        ("sweeps.snr_db=[0]", "unknown key 'sweeps'; expected one of: bd_anchor, dataset, description, name, "),
+        ("sweeps.snr_db=[0]", "unknown key 'sweeps'; expected one of: bd_anchor, dataset, description, fps, name, "),
         ("systems.nope.fec.rate=0.5", "systems.nope is not a system of the scenario (its systems: lssc, png_ldpc)"),
         ("sweep.channel.3.coherence=4", "sweep.channel is a list of 1 entries; expected an index 0..0"),
         ("sweep.snr_db=[0, 5", "the value '[0, 5' is not valid YAML"),

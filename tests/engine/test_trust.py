@@ -60,7 +60,8 @@ def test_a_codeword_length_that_does_not_fit_a_swept_modulation_is_refused():
 
 
 def test_a_plot_that_draws_none_of_the_systems_is_refused():
-    with pytest.raises(ScenarioError, match=r"plots\[1\]: 'miou_vs_snr' draws digital_image or semantic systems"):
+    drawn = "digital_image, semantic, label_map or split_digital"
+    with pytest.raises(ScenarioError, match=rf"plots\[1\]: 'miou_vs_snr' draws {drawn} systems"):
         scenario_from_dict({**BER, "plots": ["ber_vs_snr", "miou_vs_snr"]})
 
 

@@ -83,7 +83,7 @@ def test_every_new_plot_writes_png_and_pdf_and_old_ones_survive_ideal_rows(tmp_p
 def test_catalog_kinds_of_the_new_plots():
     assert PLOT_KINDS["miou_vs_bpp"] == PLOT_KINDS["ss_vs_bpp"] == ("digital_image", "semantic")
     assert PLOT_KINDS["psnr_vs_bpp"] == PLOT_KINDS["ssim_vs_bpp"] == PLOT_KINDS["bd_table"] == ("digital_image",)
-    assert PLOT_KINDS["ss_vs_snr"] == ("digital_image", "semantic") and PLOT_KINDS["psnr_vs_snr"] == ("digital_image",)
+    assert PLOT_KINDS["ss_vs_snr"] == PLOT_KINDS["miou_vs_snr"] and PLOT_KINDS["psnr_vs_snr"] == ("digital_image",)
 
 
 def test_labels_of_the_new_codecs_and_of_rate_targets(make):

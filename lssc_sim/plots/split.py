@@ -1,0 +1,165 @@
+"""Seed 002's cost charts for the image systems, one bar per system, from results.csv (and timings.csv):
+
+==================  ===================================================================  ==================
+plot                bars                                                                 systems
+==================  ===================================================================  ==================
+``bits_per_image``  source kbit per image (Mbit/s at the scenario's fps in the label);      every image kind
+                    channel uses per pixel per modulation
+``transmitter_cost``  device GFLOPs, device milliseconds per image (median, this machine),  every image kind
+                    peak activation memory of the device (KiB) — seed 002's Fig. 3
+==================  ===================================================================  ==================
+
+The costs do not depend on the SNR: each system's first row gives them. Device seconds are measurements and
+live in timings.csv (results.csv must be the same run to run); the chart takes the median over a system's Points.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from lssc_sim.plots.base import MODULATION_LABELS, PLOTS, Row, Style, draw, new_figure, plt, set_titles
+
+IMAGE_KINDS = ("digital_image", "label_map", "split_digital", "semantic")
+KIND_WORDS = {
+    "digital_image": "E1: image sent, segmented at the receiver",
+    "label_map": "E2: segmented at the device, label map sent",
+    "split_digital": "E3: split network, quantised features sent",
+    "semantic": "split network, analog features",
+}
+
+
+def _first_rows(rows: list[Row]) -> dict[str, Row]:
+    """The first row of every image system, in results.csv order."""
+    out: dict[str, Row] = {}
+    for row in rows:
+        if row.get("kind") in IMAGE_KINDS:
+            out.setdefault(row["system"], row)
+    return out
+
+
+def bar_label(row: Row) -> str:
+    """``e2 (E2: segmented at the device, label map sent)`` on two lines."""
+    return f"{row['system']}\n({KIND_WORDS[row['kind']]})"
+
+
+def _bars(ax, labels: list[str], values: list[float], texts: list[str], colors: list[str]) -> None:
+    ys = np.arange(len(labels))
+    ax.barh(ys, values, color=colors)
+    ax.set_yticks(ys, labels)
+    ax.invert_yaxis()  # results.csv order from the top
+    for y, v, text in zip(ys, values, texts, strict=True):
+        ax.annotate(text, (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize="small")
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    ax.margins(x=0.35)
+
+
+def _colors(n: int) -> list[str]:
+    return [plt.rcParams["axes.prop_cycle"].by_key()["color"][i % 10] for i in range(n)]
+
+
+def bits_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
+    """Source bits per image of the systems that send bits, and channel uses per pixel of every image system per
+    modulation (the highest-SNR row of each: they do not depend on the SNR)."""
+    first = _first_rows(rows)
+    bits = [r for r in first.values() if r.get("source_bits_per_image") not in (None, "")]
+    uses: dict[str, float] = {}
+    for row in rows:
+        if row.get("kind") in IMAGE_KINDS and row.get("channel_uses_per_pixel") not in (None, ""):
+            mod = MODULATION_LABELS.get(row.get("modulation"), "analog") if row["kind"] != "semantic" else "analog"
+            uses.setdefault(f"{row['system']}, {mod}", float(row["channel_uses_per_pixel"]))
+    if not bits and not uses:
+        return None
+    fig, axes = new_figure(2, style, sharey=False)
+    colors = _colors(len(first))
+    color_of = dict(zip(first, colors, strict=True))
+    if bits:
+        values = [float(r["source_bits_per_image"]) / 1e3 for r in bits]
+        texts = [
+            f"{v:.3g} kbit" + (f", {float(r['source_mbit_per_s']):.3g} Mbit/s" if "source_mbit_per_s" in r else "")
+            for v, r in zip(values, bits, strict=True)
+        ]
+        _bars(axes[0], [bar_label(r) for r in bits], values, texts, [color_of[r["system"]] for r in bits])
+        axes[0].set_xscale("log")
+    axes[0].set_xlabel("source kbit per image, headers included (log)")
+    names = list(uses)
+    _bars(
+        axes[1],
+        names,
+        [uses[n] for n in names],
+        [f"{uses[n]:.3g}" for n in names],
+        [color_of[n.split(", ")[0]] for n in names],
+    )
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("complex channel uses per pixel (log)")
+    fps = next((r for r in bits if "source_mbit_per_s" in r), None)
+    notes = ["one image at a time"]
+    if fps is not None:
+        notes = [f"Mbit/s at {float(fps['source_mbit_per_s']) * 1e6 / float(fps['source_bits_per_image']):g} images/s"]
+    set_titles(fig, axes, ["bits per image", "channel uses per pixel"], title, notes, style)
+    return fig
+
+
+def _device_seconds(out_dir: Path) -> dict[str, float]:
+    """Median ``device_seconds`` per system from timings.csv ({} without the file or the column)."""
+    path = out_dir / "timings.csv"
+    if not path.is_file():
+        return {}
+    seconds: dict[str, list[float]] = {}
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("device_seconds"):
+                seconds.setdefault(row["system"], []).append(float(row["device_seconds"]))
+    return {k: statistics.median(v) for k, v in seconds.items()}
+
+
+def cost_figure(rows: list[Row], title: str, style: Style, seconds: dict[str, float] | None = None):
+    """Seed 002's Fig. 3: device FLOPs, seconds per image and peak activation memory, one bar per system."""
+    first = [r for r in _first_rows(rows).values() if r.get("device_gflops") not in (None, "")]
+    if not first:
+        return None
+    seconds = seconds or {}
+    panels = [
+        ("device GFLOPs per image", [float(r["device_gflops"]) for r in first], "{:.3g} GFLOPs"),
+        (
+            "device ms per image (median, this machine)",
+            [1e3 * seconds.get(r["system"], np.nan) for r in first],
+            "{:.3g} ms",
+        ),
+        (
+            "device peak activation memory (KiB, batch 1)",
+            [float(r["device_peak_activation_bytes"]) / 1024 for r in first],
+            "{:.4g} KiB",
+        ),
+    ]
+    fig, axes = new_figure(len(panels), style, sharey=True)
+    colors = _colors(len(first))
+    for ax, (label, values, fmt) in zip(axes, panels, strict=True):
+        texts = [fmt.format(v) if np.isfinite(v) else "not measured" for v in values]
+        _bars(ax, [bar_label(r) for r in first], [v if np.isfinite(v) else 0.0 for v in values], texts, colors)
+        ax.set_xlabel(label)
+    set_titles(
+        fig,
+        axes,
+        ["operations", "time", "memory"],
+        title,
+        ["FLOPs of the neural layers only (image and entropy coding: in the time)"],
+        style,
+    )
+    return fig
+
+
+@PLOTS.register("bits_per_image")
+def bits_per_image(rows: list[Row], out_dir: Path, title: str, style: Style | None = None) -> list[Path]:
+    """:func:`bits_figure` as ``bits_per_image.{png,pdf}``."""
+    return draw(bits_figure, rows, out_dir, title, style, "bits_per_image")
+
+
+@PLOTS.register("transmitter_cost")
+def transmitter_cost(rows: list[Row], out_dir: Path, title: str, style: Style | None = None) -> list[Path]:
+    """:func:`cost_figure` as ``transmitter_cost.{png,pdf}`` (device seconds from ``timings.csv``)."""
+    seconds = _device_seconds(out_dir)
+    return draw(lambda r, t, s: cost_figure(r, t, s, seconds), rows, out_dir, title, style, "transmitter_cost")

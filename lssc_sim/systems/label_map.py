@@ -1,0 +1,159 @@
+"""The ``label_map`` system (seed 002's E2): the device segments, the label map crosses the digital link losslessly.
+
+Per image the device runs a whole shipped segmenter (encoder and decoder halves) on the image, codes the
+predicted label map losslessly (:func:`lssc_sim.digital.label_maps.pack_label_map`: an indexed PNG or a general
+coder, the smallest per map) and sends it through the same 5G LDPC + QAM link as ``digital_image``
+(:class:`~lssc_sim.systems.stream_link.StreamLink`). The receiver's map is scored against the ground truth; a
+lost map (strict receiver: a failed CRC or a refused stream) is replaced by the fallback map, every pixel
+``fallback_class``, and counted. Above the cliff the received maps equal the sent ones bit for bit, so the mIoU
+equals the transmitter-side segmenter's (``clean_miou``); ``maps_exact`` counts the maps that arrived exactly.
+
+Segmentation and coding do not depend on the SNR: they run once per dataset and process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator
+
+from lssc_sim import pretrained
+from lssc_sim.digital.spec import LdpcSpec
+from lssc_sim.metrics import per_image_confusion
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
+from lssc_sim.systems.device_cost import network_cost
+from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_segmenter
+from lssc_sim.systems.stream_link import DecodedStreams, MapReceiverSpec, StreamLink, lost_by_crc, stream_rate_counters
+
+
+@SYSTEMS.register("label_map")
+class LabelMapConfig(SystemConfig):
+    """Segmentation at the transmitter; the label map sent losslessly over a bit-true digital link."""
+
+    kind: Literal["label_map"] = "label_map"
+    segmenter: str = Field("unet_segmenter", description="shipped model name or training output folder")
+    coder: str = Field("auto", description="label-map coder; auto: the smallest per map (LABEL_CODERS)")
+    fec: LdpcSpec = LdpcSpec(rate=0.5, decoder="fast")
+    demapping: Literal["app", "maxlog"] = "app"
+    receiver: MapReceiverSpec = MapReceiverSpec()
+
+    axes = frozenset({"snr_db", "channel", "modulation"})
+    needs_dataset = True
+    ideal_channel = True
+
+    @field_validator("coder")
+    @classmethod
+    def _known(cls, coder: str) -> str:
+        from lssc_sim.digital.label_maps import LABEL_CODERS
+
+        if coder != "auto" and coder not in LABEL_CODERS:
+            raise ValueError(f"unknown label-map coder {coder!r}; known: auto, {', '.join(LABEL_CODERS)}")
+        return coder
+
+    def check_files(self, dataset=None) -> list[str]:
+        return pretrained.file_problems(self.segmenter) or pretrained.fit_problems(self.segmenter, dataset)
+
+    def build(self) -> LabelMapRun:
+        return LabelMapRun(self)
+
+
+class LabelMapRun:
+    """Runs Points of one :class:`LabelMapConfig`; keeps the sent maps, their streams and the device's cost per
+    dataset (keyed by the dataset spec's JSON)."""
+
+    def __init__(self, config: LabelMapConfig) -> None:
+        self.config = config
+        self.segmenter = shared_segmenter(config.segmenter)
+        self.link = StreamLink(config.fec, config.demapping)
+        self._sent: dict[str, tuple[np.ndarray, list[bytes]]] = {}
+        self._device: dict[str, Counters] = {}
+        self._decoders: dict[tuple, DecodedStreams] = {}
+
+    def __call__(self, ctx: PointContext) -> Counters:
+        cfg, ds, seconds = self.config, ctx.dataset, Counter()
+        images, masks = ds.arrays()
+        data_key = ds.spec.model_dump_json()
+        t = time.perf_counter()
+        sent, streams = self._sent_maps(data_key, images, ds.num_classes)
+        seconds["segmentation_and_coding"] += time.perf_counter() - t
+        strict = cfg.receiver.mode == "strict"
+        if ctx.channel.noiseless:  # the ideal channel: the streams arrive as sent
+            received_streams, crc_ok, link_counters = streams, [None] * len(streams), {}
+        else:
+            early_stop = strict and cfg.receiver.early_stop
+            received_streams, crc_ok, link_counters = self.link.send(ctx, data_key, streams, early_stop, seconds)
+
+        t = time.perf_counter()
+        received, lost = np.full_like(sent, cfg.receiver.fallback_class), Counter()
+        exact = 0  # maps that arrived (not replaced by the fallback) equal to the sent ones
+        for i, stream in enumerate(received_streams):
+            if strict and lost_by_crc(stream, crc_ok[i]):
+                lost["crc"] += 1
+                continue
+            out = self._decoder(sent.shape[1:], ds.num_classes)(stream, not strict)
+            if out.labels is None:
+                lost[out.reason] += 1
+            else:
+                received[i] = out.labels
+                exact += int(np.array_equal(out.labels, sent[i]))
+        seconds["map_decoding"] += time.perf_counter() - t
+
+        per_image = per_image_confusion(received, masks, ds.num_classes, ds.ignore_index)
+        clean = dataset_confusion(per_image_confusion(sent, masks, ds.num_classes, ds.ignore_index), ds.ignore_index)
+        fallback = np.full_like(sent, cfg.receiver.fallback_class)
+        all_lost = per_image_confusion(fallback, masks, ds.num_classes, ds.ignore_index)
+        score = scores(per_image, ds.ignore_index)
+        return {
+            **score,
+            "clean_miou": clean.miou(),  # the transmitter's own maps: what arrives above the cliff
+            "lost_miou": dataset_confusion(all_lost, ds.ignore_index).miou(),
+            "ss": score["miou"] / clean.miou() if clean.miou() > 0 else float("nan"),  # seed 004 eq. 1
+            "images": len(images),
+            "images_lost": sum(lost.values()),
+            "images_lost_crc": lost["crc"],
+            "images_undecodable": sum(v for k, v in lost.items() if k != "crc"),
+            "maps_exact": exact,
+            **stream_rate_counters(streams, images.shape[1:3]),
+            **link_counters,
+            **self._device_cost(data_key, images[0], ds.num_classes),
+            "stage_seconds": {k: round(v, 4) for k, v in seconds.items()},
+        }
+
+    def _decoder(self, shape: tuple[int, ...], num_classes: int) -> DecodedStreams:
+        """Guarded label-map decoding for maps of ``shape``, remembered by stream."""
+        from lssc_sim.digital.label_maps import unpack_label_map
+
+        key = (tuple(shape), num_classes)
+        if key not in self._decoders:
+            self._decoders[key] = DecodedStreams(
+                lambda stream, tolerant: unpack_label_map(stream, key[0], num_classes, tolerant=tolerant)
+            )
+        return self._decoders[key]
+
+    def _sent_maps(self, data_key: str, images: np.ndarray, num_classes: int) -> tuple[np.ndarray, list[bytes]]:
+        """The device's label maps uint8 [N, H, W] and their coded streams, once per dataset."""
+        from lssc_sim.digital.label_maps import pack_label_map
+
+        if data_key not in self._sent:
+            maps = self.segmenter(images)
+            self._sent[data_key] = (maps, [pack_label_map(m, num_classes, self.config.coder) for m in maps])
+        return self._sent[data_key]
+
+    def _device_cost(self, data_key: str, image: np.ndarray, num_classes: int) -> Counters:
+        """The device runs the whole segmenter and codes the map (:mod:`~lssc_sim.systems.device_cost`)."""
+        from lssc_sim.digital.label_maps import pack_label_map
+
+        if data_key not in self._device:
+            model = pretrained.load(self.config.segmenter)
+            segment = self.segmenter.model  # the traced graph the Points use
+            x = image[None].astype(np.float32) / 255.0
+
+            def run_once():
+                labels = np.asarray(segment(x)).argmax(axis=-1)[0].astype(np.uint8)
+                return pack_label_map(labels, num_classes, self.config.coder)
+
+            self._device[data_key] = network_cost([model.encoder, model.decoder], run_once)
+        return self._device[data_key]
