@@ -35,9 +35,8 @@ Choices:
   (the receiver knows the model's definition):
 
   - quantised weights: every code in one stream (int8 up to 8 bits, int16 up to 16, int32 beyond), stored by
-    the smallest, measured, of zlib, bz2, lzma, zstandard (when importable: an optional package, not a
-    dependency) and plain bit packing (``bits`` per code); plus 4 bytes per scale (float32, the value
-    dequantisation uses);
+    the smallest, measured, of zlib, bz2, lzma, zstandard and plain bit packing (``bits`` per code); plus 4
+    bytes per scale (float32, the value dequantisation uses);
   - unquantised weights (``bits=None``): dense float32, 4 bytes each; when pruning was asked for
     (``sparsity > 0``) and it is smaller, the kernels are stored sparse: their non-zeros at 4 bytes plus a
     compressed bit mask of where they are (float mantissas barely compress, so values are not entropy coded).
@@ -55,6 +54,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+import zstandard
 
 NORMALISATION_LAYERS = (
     keras.layers.BatchNormalization,
@@ -69,13 +69,8 @@ _COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "zlib": lambda data: zlib.compress(data, 9),
     "bz2": lambda data: bz2.compress(data, 9),
     "lzma": lambda data: lzma.compress(data, preset=9 | lzma.PRESET_EXTREME),
+    "zstd": lambda data: zstandard.ZstdCompressor(level=22).compress(data),
 }
-try:  # optional, measured when present
-    import zstandard
-
-    _COMPRESSORS["zstd"] = lambda data: zstandard.ZstdCompressor(level=22).compress(data)
-except ImportError:  # pragma: no cover - depends on the environment
-    pass
 
 
 def _check_bits(bits: object) -> int:

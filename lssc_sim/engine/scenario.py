@@ -88,6 +88,7 @@ class ScenarioSpec(_Strict):
     fps: float = Field(
         30.0,
         gt=0,
+        allow_inf_nan=False,
         description="images per second the device sends: results.csv gives source Mbit/s and channel Msymbols/s at it",
     )
 

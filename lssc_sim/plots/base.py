@@ -336,9 +336,17 @@ def channel_label(row: Row) -> str:
     return ", ".join(words + [f"{k} = {v}" for k, v in params.items() if k not in used])
 
 
-def panels(rows: list[Row]) -> dict[str, list[Row]]:
-    """Rows grouped by channel (one panel each, named in words), in order of appearance."""
+def panels(rows: list[Row], by_modulation: bool = False) -> dict[str, list[Row]]:
+    """Rows grouped by channel (one panel each, named in words), in order of appearance; ``by_modulation``: by
+    channel and modulation, the rows without a modulation (analog systems) in every panel of their channel."""
     out: dict[str, list[Row]] = defaultdict(list)
+    if not by_modulation:
+        for row in rows:
+            out[channel_label(row)].append(row)
+        return dict(out)
+    modulations = list(dict.fromkeys(r["modulation"] for r in rows if r.get("modulation") not in (None, "")))
     for row in rows:
-        out[channel_label(row)].append(row)
+        mod = row.get("modulation")
+        for m in [mod] if mod not in (None, "") else modulations or [None]:
+            out[channel_label(row) + (f", {MODULATION_LABELS.get(m, m)}" if m else "")].append(row)
     return dict(out)

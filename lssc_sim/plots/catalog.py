@@ -41,8 +41,8 @@ PLOT_KINDS: dict[str, tuple[str, ...]] = {
 
 
 PRESETS: dict[str, dict[str, object]] = {
-    "column": {"width_in": 3.5, "height_in": 2.8, "font_size": 8.0, "legend": "below"},
-    "page": {"width_in": 7.0, "height_in": 4.2, "font_size": 10.0, "legend": "outside"},
+    "column": {"width_in": 3.5, "height_in": 2.8, "font_size": 8.0, "legend": "below", "panels": "channel"},
+    "page": {"width_in": 7.0, "height_in": 4.2, "font_size": 10.0, "legend": "outside", "panels": "channel"},
 }
 """Figure sizes of a one-column and a full-page figure of a two-column paper (inches, points)."""
 
@@ -51,7 +51,9 @@ class PlotStyle(BaseModel):
     """The scenario's ``plot_style:`` section: a preset and any of its values overridden.
 
     ``width_in`` and ``height_in`` are the size of one panel's figure in inches (a figure with several panels
-    grows in width), ``font_size`` in points, ``legend`` where the legend goes.
+    grows in width), ``font_size`` in points, ``legend`` where the legend goes, ``panels`` what one panel of
+    the SNR figures of image systems holds: a channel, or a channel and a modulation (the analog systems, which
+    have none, appear in every panel of their channel).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,6 +63,7 @@ class PlotStyle(BaseModel):
     height_in: float | None = Field(None, gt=0, le=30)
     font_size: float | None = Field(None, gt=0, le=40)
     legend: Literal["inside", "outside", "below"] | None = None
+    panels: Literal["channel", "channel_and_modulation"] | None = None
 
     def resolved(self) -> dict[str, object]:
         """The preset's values with the ones given here in their place."""

@@ -33,11 +33,12 @@ def _compressed(rows: list[Row]) -> list[Row]:
 
 def _group_label(row: Row) -> str:
     where = f"{row['channel']} {float(row['snr_db']):g} dB" if row.get("snr_db") not in (None, "") else "no noise"
-    gran = f", per {row['weight_granularity']}" if row.get("weight_granularity") else ""
-    return f"{row['system']} ({row['weights']}{gran}, {where})"
+    return f"{row['system']} ({row['weights']}, {where})"
 
 
-def _sweep_figure(rows: list[Row], title: str, style: Style, x_key: str, x_label: str, keep) -> plt.Figure | None:
+def _sweep_figure(
+    rows: list[Row], title: str, style: Style, x_key: str, x_label: str, keep, sizes: str
+) -> plt.Figure | None:
     """mIoU and stored size against ``x_key`` (a counter), one line per system, SNR and channel; the systems
     that count a delivery are left to ``model_delivery``."""
     swept = ("compress.bits", "compress.sparsity")  # the x axis here, not what tells lines apart
@@ -49,8 +50,12 @@ def _sweep_figure(rows: list[Row], title: str, style: Style, x_key: str, x_label
     if not rows:
         return None
     styles = LineStyles(rows, _group_label)
+    # a line per system that sweeps this axis (the other systems sit at one value of it)
+    lines = {n: line for n, line in styles.group(rows, x_key).items() if len({r[x_key] for r in line}) > 1}
+    if not lines:
+        return None
     fig, axes = new_figure(2, style, sharey=False)
-    for name, line in styles.group(rows, x_key).items():
+    for name, line in lines.items():
         xs = [float(r[x_key]) for r in line]
         look = styles.look(line[0])
         axes[0].plot(xs, [float(r["miou"]) for r in line], **look, label=name)
@@ -71,7 +76,6 @@ def _sweep_figure(rows: list[Row], title: str, style: Style, x_key: str, x_label
     for ax in axes:
         ax.set_xlabel(x_label)
         ax.grid(True, which="both", alpha=0.3)
-    sizes = "size: integer codes entropy-coded + scales + float32 batch-norm parameters"
     set_titles(fig, axes, ["task quality", "model size"], title, [sizes], style)
     place_legend(fig, axes, style)
     return fig
@@ -79,14 +83,16 @@ def _sweep_figure(rows: list[Row], title: str, style: Style, x_key: str, x_label
 
 def bits_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
     """mIoU and stored size against weight bits (rows without pruning)."""
+    sizes = "size: integer codes entropy-coded + scales + float32 batch-norm parameters"
     return _sweep_figure(
-        rows, title, style, "weight_bits", "weight bits (32: float32)", lambda r: float(r.get("sparsity", 0)) == 0
+        rows, title, style, "weight_bits", "weight bits (32: float32)", lambda r: float(r["sparsity"]) == 0, sizes
     )
 
 
 def sparsity_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
     """mIoU and stored size against sparsity (rows with float or one fixed weight-bit setting)."""
-    return _sweep_figure(rows, title, style, "sparsity", "fraction of kernel weights pruned", lambda r: True)
+    sizes = "size: the non-zero kernel weights (float32) and a compressed mask of where they are, or dense float32"
+    return _sweep_figure(rows, title, style, "sparsity", "fraction of kernel weights pruned", lambda r: True, sizes)
 
 
 def delivery_rows(rows: list[Row]) -> tuple[list[Row], list[Row]]:
@@ -139,16 +145,19 @@ def delivery_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | N
     semantic, digital = delivery_rows(rows)
     if not semantic or not digital:
         return None
+    # one channel and SNR of the image traffic: the first semantic row's (a scenario usually has one)
+    where = (semantic[0]["channel"], semantic[0].get("snr_db"))
+    semantic = [r for r in semantic if (r["channel"], r.get("snr_db")) == where]
+    at = [r for r in digital if (r["channel"], r.get("snr_db")) == where]
     fig, axes = new_figure(1, style)
     ax = axes[0]
     n = np.logspace(0, 6, 200)
-    at = [r for r in digital if r.get("snr_db") == semantic[0].get("snr_db")]
     for d in {(r["system"], r.get("modulation")): r for r in at}.values():
         ax.plot(n, n * float(d["channel_uses_per_image"]), ls="--", label=f"{system_label(d)}: images only")
     for s in semantic:
         total = float(s["delivery_channel_uses"]) + n * float(s["channel_uses_per_image"])
         ax.plot(n, total, label=_delivery_label(s))
-    for entry in break_even_table(rows):
+    for entry in break_even_table(semantic + at):
         if np.isfinite(entry["break_even_images"]) and entry["break_even_images"] <= n[-1]:
             x = entry["break_even_images"]
             ax.plot([x], [x * entry["digital_uses_per_image"]], "ko", ms=4)
@@ -158,8 +167,11 @@ def delivery_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | N
     ax.set_xlabel("images sent")
     ax.set_ylabel("total complex channel uses (log)")
     ax.grid(True, which="both", alpha=0.3)
-    where = f"{semantic[0]['channel']} {float(semantic[0]['snr_db']):g} dB"
-    set_titles(fig, axes, [f"delivery over LDPC + QAM with ARQ, {where}"], title, [], style)
+    delivery = {float(r["delivery.snr_db"]) for r in semantic if r.get("delivery.snr_db") not in (None, "")}
+    panel = f"images over {where[0]} at {float(where[1]):g} dB"
+    if delivery:
+        panel += f"; delivery over LDPC + QAM with ARQ at {', '.join(f'{d:g}' for d in sorted(delivery))} dB"
+    set_titles(fig, axes, [panel], title, [], style)
     place_legend(fig, axes, style)
     return fig
 

@@ -91,7 +91,7 @@ def system_label(row: Row) -> str:
     if row["kind"] == "label_map":
         source = f"{row['system']}: label map of {row['segmenter']}"
     elif row["kind"] == "split_digital":
-        source = f"{row['system']}: {row['weights']} features at {int(row['bits'])} bits"
+        source = f"{row['system']}: {row['weights']} features at {int(row['feature_bits'])} bits"
     else:
         source = source_label(row)
     if "code_rate" not in row:
@@ -149,7 +149,7 @@ def images_note(rows: list[Row]) -> str:
 
 
 def _figure(rows: list[Row], title: str, style: Style, ylabel: str, notes: list[str]):
-    by_channel = panels(rows)
+    by_channel = panels(rows, by_modulation=style.get("panels") == "channel_and_modulation")
     fig, axes = new_figure(len(by_channel), style)
     for ax in axes:
         ax.set_xlabel("SNR $E_s/N_0$ (dB)")
@@ -186,7 +186,7 @@ def score_figure(rows: list[Row], title: str, style: Style, metric: str = "miou"
         notes.append(SS_NOTE)
     fig, axes, by_channel = _figure(rows, title, style, SS_LABEL if ss else "mIoU", notes)
     star = 2.6 * plt.rcParams["lines.markersize"]
-    banded, highest = False, 1.0
+    banded, highest, own_levels = False, 1.0, False
     for ax, panel_rows in zip(axes, by_channel.values(), strict=True):
         refs = {}
         for name, line in styles.group(panel_rows).items():
@@ -219,7 +219,8 @@ def score_figure(rows: list[Row], title: str, style: Style, metric: str = "miou"
                 refs["clean"] = 1.0 if ss else clean
                 refs["lost"] = float(first["lost_miou"]) / (clean if ss else 1.0)
             elif not ss:  # label maps, features: their own error-free level (the device's maps, quantised features)
-                ax.axhline(clean, color=look["color"], ls="-.", lw=0.8, label=f"{first['system']} error-free")
+                ax.axhline(clean, color=look["color"], ls="-.", lw=0.8)
+                own_levels = True
             snr = shannon_snr_db(
                 first["channel"], float(first["source_bits_per_image"]), float(first["channel_uses_per_image"])
             )
@@ -232,13 +233,17 @@ def score_figure(rows: list[Row], title: str, style: Style, metric: str = "miou"
                     ms=star,
                     mec="k",
                     mew=0.5,
-                    label=f"Shannon limit{'' if first['channel'] == 'awgn' else ' (ergodic)'}, "
-                    f"{system_label(first).split(' · ')[0]}: {snr:.1f} dB",
+                    # right after its line in the legend, in its colour: the line's name need not be repeated
+                    label=f"its Shannon limit{'' if first['channel'] == 'awgn' else ' (ergodic)'}: {snr:.1f} dB",
                 )
         if "clean" in refs:
             clean_label = "clean images, UNet segmenter" + (" (SS = 1)" if ss else "")
             ax.axhline(refs["clean"], color="0.3", ls="--", lw=1, label=clean_label)
             ax.axhline(refs["lost"], color="0.3", ls=":", lw=1, label="every image lost (grey fallback)")
+    if own_levels:
+        axes[-1].plot(
+            [], [], color="0.3", ls="-.", lw=0.8, label="dash-dot: a label-map or feature line without errors"
+        )
     axes[0].set_ylim(0, max(1.02, 1.02 * highest))  # SS can pass 1 a little: noise may help a segmenter
     if banded:
         band = "shaded: 95% bootstrap interval over images" + (" (clean mIoU held fixed)" if ss else "")

@@ -21,6 +21,10 @@ AXES = frozenset({"system", "kind", "channel", "modulation", "snr_db", "key"})
 TOP_LEVEL_PARAMETERS = frozenset(
     {
         "weights",
+        "segmenter",
+        "feature_bits",
+        "granularity",
+        "coder",
         "train",
         "equalizer",
         "batch_size",

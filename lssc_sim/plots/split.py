@@ -1,29 +1,26 @@
-"""Seed 002's cost charts for the image systems, one bar per system, from results.csv (and timings.csv):
+"""Seed 002's cost charts for the image systems, one bar per system variant, from results.csv (and timings.csv):
 
-==================  ===================================================================  ==================
-plot                bars                                                                 systems
-==================  ===================================================================  ==================
-``bits_per_image``  source kbit per image (Mbit/s at the scenario's fps in the label);      every image kind
-                    channel uses per pixel per modulation
-``transmitter_cost``  device GFLOPs, device milliseconds per image (median, this machine),  every image kind
-                    peak activation memory of the device (KiB) — seed 002's Fig. 3
-==================  ===================================================================  ==================
+- ``bits_per_image``: source kbit per image (with Mbit/s at the scenario's fps) of the systems that send bits,
+  and channel uses per pixel of every image system per modulation;
+- ``transmitter_cost``: device GFLOPs, device milliseconds per image (a median, this machine) and the device's
+  peak activation memory (KiB), seed 002's Fig. 3.
 
-The costs do not depend on the SNR: each system's first row gives them. Device seconds are measurements and
-live in timings.csv (results.csv must be the same run to run); the chart takes the median over a system's Points.
+The costs do not depend on the SNR: the first row of each system variant gives them. Device seconds are
+measurements (a median of repeated runs of one image) and live in timings.csv, since results.csv must be the same
+run to run.
 """
 
 from __future__ import annotations
 
 import csv
-import statistics
 from pathlib import Path
 
 import numpy as np
 
 from lssc_sim.plots.base import MODULATION_LABELS, PLOTS, Row, Style, draw, new_figure, plt, set_titles
+from lssc_sim.plots.image import IMAGE_KINDS
+from lssc_sim.plots.lines import TOP_LEVEL_PARAMETERS, LineStyles
 
-IMAGE_KINDS = ("digital_image", "label_map", "split_digital", "semantic")
 KIND_WORDS = {
     "digital_image": "E1: image sent, segmented at the receiver",
     "label_map": "E2: segmented at the device, label map sent",
@@ -33,17 +30,19 @@ KIND_WORDS = {
 
 
 def _first_rows(rows: list[Row]) -> dict[str, Row]:
-    """The first row of every image system, in results.csv order."""
+    """The first row of every image system variant (a system and its swept parameters, ``e3 · bits=4``), in
+    results.csv order."""
+    rows = [r for r in rows if r.get("kind") in IMAGE_KINDS]
+    styles = LineStyles(rows, lambda r: r["system"])
     out: dict[str, Row] = {}
     for row in rows:
-        if row.get("kind") in IMAGE_KINDS:
-            out.setdefault(row["system"], row)
+        out.setdefault(styles.name(row), row)
     return out
 
 
-def bar_label(row: Row) -> str:
-    """``e2 (E2: segmented at the device, label map sent)`` on two lines."""
-    return f"{row['system']}\n({KIND_WORDS[row['kind']]})"
+def bar_label(name: str, row: Row) -> str:
+    """``e2_label_map`` over ``(E2: segmented at the device, label map sent)``."""
+    return f"{name}\n({KIND_WORDS[row['kind']]})"
 
 
 def _bars(ax, labels: list[str], values: list[float], texts: list[str], colors: list[str]) -> None:
@@ -63,39 +62,41 @@ def _colors(n: int) -> list[str]:
 
 def bits_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
     """Source bits per image of the systems that send bits, and channel uses per pixel of every image system per
-    modulation (the highest-SNR row of each: they do not depend on the SNR)."""
+    modulation (the first row of each: they do not depend on the SNR)."""
     first = _first_rows(rows)
-    bits = [r for r in first.values() if r.get("source_bits_per_image") not in (None, "")]
-    uses: dict[str, float] = {}
-    for row in rows:
-        if row.get("kind") in IMAGE_KINDS and row.get("channel_uses_per_pixel") not in (None, ""):
-            mod = MODULATION_LABELS.get(row.get("modulation"), "analog") if row["kind"] != "semantic" else "analog"
-            uses.setdefault(f"{row['system']}, {mod}", float(row["channel_uses_per_pixel"]))
+    bits = {n: r for n, r in first.items() if r.get("source_bits_per_image") not in (None, "")}
+    uses: dict[str, tuple[float, str]] = {}  # bar label -> (channel uses per pixel, colour key)
+    for name, row in first.items():
+        for r in rows:
+            if r.get("system") == row["system"] and r.get("channel_uses_per_pixel") not in (None, ""):
+                if all(r.get(k) == row.get(k) for k in row if "." in k or k in TOP_LEVEL_PARAMETERS):
+                    mod = MODULATION_LABELS.get(r.get("modulation"), "analog")
+                    uses.setdefault(f"{name}, {mod}", (float(r["channel_uses_per_pixel"]), name))
     if not bits and not uses:
         return None
     fig, axes = new_figure(2, style, sharey=False)
-    colors = _colors(len(first))
-    color_of = dict(zip(first, colors, strict=True))
+    color_of = dict(zip(first, _colors(len(first)), strict=True))
     if bits:
-        values = [float(r["source_bits_per_image"]) / 1e3 for r in bits]
+        values = [float(r["source_bits_per_image"]) / 1e3 for r in bits.values()]
         texts = [
             f"{v:.3g} kbit" + (f", {float(r['source_mbit_per_s']):.3g} Mbit/s" if "source_mbit_per_s" in r else "")
-            for v, r in zip(values, bits, strict=True)
+            for v, r in zip(values, bits.values(), strict=True)
         ]
-        _bars(axes[0], [bar_label(r) for r in bits], values, texts, [color_of[r["system"]] for r in bits])
+        labels = [bar_label(n, r) for n, r in bits.items()]
+        _bars(axes[0], labels, values, texts, [color_of[n] for n in bits])
         axes[0].set_xscale("log")
     axes[0].set_xlabel("source kbit per image, headers included (log)")
     names = list(uses)
     _bars(
         axes[1],
         names,
-        [uses[n] for n in names],
-        [f"{uses[n]:.3g}" for n in names],
-        [color_of[n.split(", ")[0]] for n in names],
+        [uses[n][0] for n in names],
+        [f"{uses[n][0]:.3g}" for n in names],
+        [color_of[uses[n][1]] for n in names],
     )
     axes[1].set_xscale("log")
     axes[1].set_xlabel("complex channel uses per pixel (log)")
-    fps = next((r for r in bits if "source_mbit_per_s" in r), None)
+    fps = next((r for r in bits.values() if "source_mbit_per_s" in r), None)
     notes = ["one image at a time"]
     if fps is not None:
         notes = [f"Mbit/s at {float(fps['source_mbit_per_s']) * 1e6 / float(fps['source_bits_per_image']):g} images/s"]
@@ -104,42 +105,39 @@ def bits_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
 
 
 def _device_seconds(out_dir: Path) -> dict[str, float]:
-    """Median ``device_seconds`` per system from timings.csv ({} without the file or the column)."""
+    """``device_seconds`` per Point key from timings.csv ({} without the file or the column)."""
     path = out_dir / "timings.csv"
     if not path.is_file():
         return {}
-    seconds: dict[str, list[float]] = {}
     with path.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("device_seconds"):
-                seconds.setdefault(row["system"], []).append(float(row["device_seconds"]))
-    return {k: statistics.median(v) for k, v in seconds.items()}
+        return {r["key"]: float(r["device_seconds"]) for r in csv.DictReader(handle) if r.get("device_seconds")}
 
 
 def cost_figure(rows: list[Row], title: str, style: Style, seconds: dict[str, float] | None = None):
     """Seed 002's Fig. 3: device FLOPs, seconds per image and peak activation memory, one bar per system."""
-    first = [r for r in _first_rows(rows).values() if r.get("device_gflops") not in (None, "")]
+    first = {n: r for n, r in _first_rows(rows).items() if r.get("device_gflops") not in (None, "")}
     if not first:
         return None
     seconds = seconds or {}
     panels = [
-        ("device GFLOPs per image", [float(r["device_gflops"]) for r in first], "{:.3g} GFLOPs"),
+        ("device GFLOPs per image", [float(r["device_gflops"]) for r in first.values()], "{:.3g} GFLOPs"),
         (
             "device ms per image (median, this machine)",
-            [1e3 * seconds.get(r["system"], np.nan) for r in first],
+            [1e3 * seconds.get(r["key"], np.nan) for r in first.values()],
             "{:.3g} ms",
         ),
         (
             "device peak activation memory (KiB, batch 1)",
-            [float(r["device_peak_activation_bytes"]) / 1024 for r in first],
+            [float(r["device_peak_activation_bytes"]) / 1024 for r in first.values()],
             "{:.4g} KiB",
         ),
     ]
     fig, axes = new_figure(len(panels), style, sharey=True)
     colors = _colors(len(first))
+    labels = [bar_label(n, r) for n, r in first.items()]
     for ax, (label, values, fmt) in zip(axes, panels, strict=True):
         texts = [fmt.format(v) if np.isfinite(v) else "not measured" for v in values]
-        _bars(ax, [bar_label(r) for r in first], [v if np.isfinite(v) else 0.0 for v in values], texts, colors)
+        _bars(ax, labels, [v if np.isfinite(v) else 0.0 for v in values], texts, colors)
         ax.set_xlabel(label)
     set_titles(
         fig,

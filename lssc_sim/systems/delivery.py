@@ -32,7 +32,9 @@ class DeliverySpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    snr_db: float = Field(10.0, description="Es/N0 in dB of the delivery link (the Point's channel model)")
+    snr_db: float = Field(
+        10.0, ge=-30, le=60, allow_inf_nan=False, description="Es/N0 in dB of the delivery link (the Point's channel)"
+    )
     modulation: str = "qpsk"
     fec: LdpcSpec = LdpcSpec(rate=0.5, decoder="fast")
 
@@ -69,7 +71,7 @@ def delivery_counters(num_bytes: int, spec: DeliverySpec, channel: Any, rng: np.
     link = make_link(spec.fec, spec.modulation, "app", channel)
     bits = 8 * num_bytes
     blocks = max(1, math.ceil(bits / link.payload_bits))
-    measured = link.run(min(blocks, MAX_BLOCKS), to_no(spec.snr_db), rng)
+    measured = _isolated_run(link, min(blocks, MAX_BLOCKS), to_no(spec.snr_db), rng)
     bler = measured["crc_failures"] / measured["blocks"]
     uses = blocks * link.symbols_per_block / (1 - bler) if bler < 1 else float("inf")
     return {
@@ -78,3 +80,20 @@ def delivery_counters(num_bytes: int, spec: DeliverySpec, channel: Any, rng: np.
         "delivery_bler": bler,
         "delivery_channel_uses": uses,
     }
+
+
+def _isolated_run(link: Any, blocks: int, no: float, rng: np.random.Generator) -> dict[str, int]:
+    """``link.run`` with Sionna's TensorFlow generator (which channels without a NumPy path draw from) seeded from
+    ``rng`` and put back afterwards: the measurement never depends on, nor changes, the Point's stream order."""
+    import tensorflow as tf
+    from sionna.phy import config
+
+    from lssc_sim.channels.base import ensure_rng
+
+    ensure_rng()
+    saved = tf.identity(config.tf_rng.state)
+    config.tf_rng.reset_from_seed(int(rng.integers(2**31)))
+    try:
+        return link.run(blocks, no, rng)
+    finally:
+        config.tf_rng.reset(saved)

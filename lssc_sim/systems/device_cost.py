@@ -38,8 +38,9 @@ def median_seconds(run_once: Callable[[], Any], repeats: int = REPEATS) -> float
 
 def network_cost(models: Sequence[Any], run_once: Callable[[], Any]) -> Counters:
     """Cost of a device that runs the Keras ``models`` one after the other on one image (``run_once`` does it,
-    coding included). The device's peak is the larger of the models' peaks: what passes from one to the next is
-    the last one's output, which is also the next one's input, so no tensor is live in two of them."""
+    coding included). The device's peak is the larger of the models' peaks: what passes from one to the next
+    (a split UNet's skips and bottleneck) is the first one's outputs and the next one's inputs, counted live in
+    both, so the larger peak is the whole run's."""
     from lssc_sim.codecs.complexity import model_flops
     from lssc_sim.codecs.memory import peak_activation_bytes
 

@@ -32,7 +32,7 @@ from lssc_sim.snr import thin
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
 from lssc_sim.systems.device_cost import coding_cost
 from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_segmenter
-from lssc_sim.systems.stream_link import DecodedStreams, StreamLink, stream_rate_counters
+from lssc_sim.systems.stream_link import DecodedStreams, StreamLink, lost_by_crc, stream_rate_counters
 
 QUICK_RATE_TARGETS = 4  # rate targets a --quick run keeps
 
@@ -156,7 +156,7 @@ class DigitalImageRun:
         fallback = np.full(shape, cfg.receiver.fallback, np.uint8)
         received, lost = images.copy(), Counter()
         for i, stream in enumerate(received_streams):
-            if strict and (stream is None or (crc_ok[i] is not None and not crc_ok[i].all())):
+            if strict and lost_by_crc(stream, crc_ok[i]):
                 lost["crc"] += 1
                 received[i] = fallback
                 continue
@@ -170,8 +170,9 @@ class DigitalImageRun:
 
         t = time.perf_counter()
         ds = ctx.dataset
-        per_image = per_image_confusion(self.segmenter(received), masks, ds.num_classes, ds.ignore_index)
+        # the sent images first: segmented in dataset order, whatever else this process segmented before
         clean, all_lost = self._references(data_key, ds, images, masks, fallback)
+        per_image = per_image_confusion(self.segmenter(received), masks, ds.num_classes, ds.ignore_index)
         seconds["segmentation"] += time.perf_counter() - t
         t = time.perf_counter()
         quality = self.quality(received, images)

@@ -54,7 +54,11 @@ class LabelMapConfig(SystemConfig):
         return coder
 
     def check_files(self, dataset=None) -> list[str]:
-        return pretrained.file_problems(self.segmenter) or pretrained.fit_problems(self.segmenter, dataset)
+        return (
+            pretrained.file_problems(self.segmenter)
+            or pretrained.fit_problems(self.segmenter, dataset)
+            or self.receiver.fallback_problems(dataset)
+        )
 
     def build(self) -> LabelMapRun:
         return LabelMapRun(self)
@@ -138,7 +142,14 @@ class LabelMapRun:
         from lssc_sim.digital.label_maps import pack_label_map
 
         if data_key not in self._sent:
-            maps = self.segmenter(images)
+            # in dataset order, batch by batch: the maps never depend on what another system segmented first
+            segment, b = self.segmenter.model, self.segmenter.batch_size
+            maps = np.concatenate(
+                [
+                    np.asarray(segment(images[i : i + b].astype(np.float32) / 255.0)).argmax(axis=-1).astype(np.uint8)
+                    for i in range(0, len(images), b)
+                ]
+            )
             self._sent[data_key] = (maps, [pack_label_map(m, num_classes, self.config.coder) for m in maps])
         return self._sent[data_key]
 

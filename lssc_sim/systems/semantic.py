@@ -202,7 +202,7 @@ class SemanticRun:
         """Channel uses to deliver the device half (:mod:`~lssc_sim.systems.delivery`), once per channel: its
         size is the compressed one, or float32 without compression."""
         spec = self.config.delivery
-        if spec is None:
+        if spec is None or ctx.channel.noiseless:  # the ideal channel has no link to deliver over
             return {}
         key = channel_key(ctx.channel)
         if key not in self._delivery:

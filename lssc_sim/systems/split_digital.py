@@ -1,6 +1,6 @@
 """The ``split_digital`` system (seed 002's E3, seed 004's codec + LDPC): a split codec's features sent as bits.
 
-Per image the device half of a trained split codec runs; its transmitted tensors are quantised to ``bits``
+Per image the device half of a trained split codec runs; its transmitted tensors are quantised to ``feature_bits``
 (uniform, per tensor or per channel, the ranges in the stream's header) and entropy-coded
 (:func:`lssc_sim.digital.features.pack_features`, the smallest coder per stream), then sent bit-true through
 the same 5G LDPC + QAM link as ``digital_image`` (:class:`~lssc_sim.systems.stream_link.StreamLink`). The server
@@ -37,7 +37,7 @@ class SplitDigitalConfig(SystemConfig):
 
     kind: Literal["split_digital"] = "split_digital"
     weights: str = Field(description="shipped model name or training output folder of a split codec")
-    bits: int = Field(8, ge=2, le=8, description="quantiser bits per feature value")
+    feature_bits: int = Field(8, ge=2, le=8, description="quantiser bits per feature value")
     granularity: Literal["tensor", "channel"] = Field("tensor", description="one range per tensor or per channel")
     coder: str = Field("auto", description="entropy coder; auto: the smallest per stream (CODERS)")
     fec: LdpcSpec = LdpcSpec(rate=0.5, decoder="fast")
@@ -59,7 +59,11 @@ class SplitDigitalConfig(SystemConfig):
         return coder
 
     def check_files(self, dataset=None) -> list[str]:
-        return pretrained.file_problems(self.weights) or pretrained.fit_problems(self.weights, dataset)
+        return (
+            pretrained.file_problems(self.weights)
+            or pretrained.fit_problems(self.weights, dataset)
+            or self.receiver.fallback_problems(dataset)
+        )
 
     def build(self) -> SplitDigitalRun:
         return SplitDigitalRun(self)
@@ -125,7 +129,6 @@ class SplitDigitalRun:
             "images_lost": sum(lost.values()),
             "images_lost_crc": lost["crc"],
             "images_undecodable": sum(v for k, v in lost.items() if k != "crc"),
-            "bits": cfg.bits,
             "transmitted_reals_per_image": sum(int(np.prod(s)) for s in self.shapes),
             **stream_rate_counters(streams, images.shape[1:3]),
             **link_counters,
@@ -156,7 +159,7 @@ class SplitDigitalRun:
             for start in range(0, len(images), b):
                 batch = [np.asarray(t) for t in self._encode(images[start : start + b].astype(np.float32) / 255.0)]
                 features += [[t[i] for t in batch] for i in range(len(batch[0]))]
-            streams = [pack_features(f, cfg.bits, cfg.granularity, cfg.coder) for f in features]
+            streams = [pack_features(f, cfg.feature_bits, cfg.granularity, cfg.coder) for f in features]
             quantised = [unpack_features(s, self.shapes).tensors for s in streams]
             signal = sum(float(np.sum(np.square(t))) for f in features for t in f)
             error = sum(
@@ -188,7 +191,7 @@ class SplitDigitalRun:
 
             def run_once():
                 tensors = [np.asarray(t)[0] for t in self._encode(x)]
-                return pack_features(tensors, cfg.bits, cfg.granularity, cfg.coder)
+                return pack_features(tensors, cfg.feature_bits, cfg.granularity, cfg.coder)
 
             self._device[data_key] = network_cost([self.model.encoder], run_once)
         return self._device[data_key]

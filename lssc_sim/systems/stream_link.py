@@ -36,10 +36,24 @@ class MapReceiverSpec(BaseModel):
     fallback_class: int = Field(0, ge=0, le=254, description="class of every pixel of the map shown when one is lost")
     early_stop: bool = Field(True, description="strict only: stop decoding an image at its first failed round")
 
+    def fallback_problems(self, dataset: Any) -> list[str]:
+        """A fallback class the scenario's dataset (a DatasetSpec or None) does not have."""
+        from lssc_sim.data import DATASETS
+
+        known = dataset is not None and dataset.name in DATASETS
+        classes = getattr(DATASETS.get(dataset.name), "num_classes", None) if known else None
+        if classes is not None and self.fallback_class >= classes:
+            return [
+                f"receiver.fallback_class: {self.fallback_class} is not a class of {dataset.name!r} "
+                f"(expected 0..{classes - 1})"
+            ]
+        return []
+
 
 class DecodedStreams:
     """Results of a pure decoder remembered by the stream's digest (oldest dropped first): decoding is a function
-    of the bytes, and above the cliff every Point receives the same streams, so each is decoded once.
+    of the bytes, and above the cliff every Point receives the same streams, so each is decoded once. Only strict
+    decodes are remembered (a strict receiver decodes only streams whose every CRC passed).
 
     Parameters
     ----------
@@ -53,7 +67,7 @@ class DecodedStreams:
         self._results: dict[tuple[bytes, bool], Any] = {}
 
     def __call__(self, stream: bytes | None, tolerant: bool) -> Any:
-        if stream is None:
+        if stream is None or tolerant:  # damaged streams seldom repeat: tolerant results would only fill memory
             return self.decode(stream, tolerant)
         key = (hashlib.blake2b(stream, digest_size=16).digest(), tolerant)
         if key not in self._results:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import struct
-import time
 import zlib
 
 import numpy as np
@@ -16,7 +15,7 @@ from lssc_sim.digital.label_maps import HEADER_BYTES, LABEL_CODERS, pack_label_m
 
 REASONS = {"empty", "header", "shape", "truncated", "padding", "payload"}
 HEADER = struct.Struct(">2sBBHHBI")
-FLIP_TRIALS = 2400  # each decoded strict and tolerant
+FLIP_TRIALS = 3000  # each decoded strict and tolerant; 4 damage kinds in 5 flip bits: about 2400 bit-flip trials
 
 
 def _blocky(seed: int, shape: tuple[int, int], num_classes: int, regions: int = 12) -> np.ndarray:
@@ -237,11 +236,10 @@ def test_png_header_bomb_is_refused_before_decoding(monkeypatch):
     png = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"PLTE", bytes(24))
     png += _png_chunk(b"IDAT", zlib.compress(bytes(5001) * 4)) + _png_chunk(b"IEND", b"")
     stream = HEADER.pack(b"LM", 1, 1, 40, 60, 8, len(png)) + png
-    start = time.perf_counter()
     assert unpack_label_map(stream, (40, 60), 8).reason == "payload"
     result = unpack_label_map(stream, (40, 60), 8, tolerant=True)
     assert result.reason is None and not result.labels.any()
-    assert time.perf_counter() - start < 0.5 and not loads
+    assert not loads
     buffer = io.BytesIO()  # a well-formed PNG of the expected size is loaded once
     Image.fromarray(np.zeros((40, 60), np.uint8), "P").save(buffer, "PNG")
     payload = buffer.getvalue()
@@ -269,14 +267,13 @@ def _damage(stream: bytes, rng: np.random.Generator) -> bytes:
 
 
 def test_random_damage_never_escapes():
-    """2400 damaged streams (blocky maps of 2, 8 and 19 classes and a random one, every coder), each decoded
+    """3000 damaged streams (blocky maps of 2, 8 and 19 classes and a random one, every coder), each decoded
     strict and tolerant: never an exception, either a loss with a reason or a map of the expected shape with
     valid classes; tolerant loses only at the header, and where strict decodes, tolerant decodes the same."""
     rng = np.random.default_rng(12)
     maps = [(_blocky(20 + n, (24, 40), n), n) for n in (2, 8, 19)] + [(_random(23, (24, 40), 8), 8)]
     streams = [(pack_label_map(labels, n, coder), n) for labels, n in maps for coder in LABEL_CODERS]
     lost = {False: 0, True: 0}
-    start = time.perf_counter()
     for trial in range(FLIP_TRIALS):
         stream, num_classes = streams[trial % len(streams)]
         damaged = _damage(stream, rng)
@@ -290,7 +287,6 @@ def test_random_damage_never_escapes():
                 assert result.labels.max() < num_classes
         if results[False].labels is not None:
             np.testing.assert_array_equal(results[True].labels, results[False].labels)
-    assert time.perf_counter() - start < 30
     # measured 88 % and 14 % (a truncation inside the header of a 30..70-byte stream, or a flip in its magic,
     # version or coder)
     assert lost[False] > 0.75 * FLIP_TRIALS and lost[True] < 0.2 * FLIP_TRIALS, lost

@@ -217,3 +217,22 @@ def test_the_api_holds_the_folder_through_the_run_and_the_drawing(scenario_path,
     assert seen == [1] and result.report[1].name == "report.html"
     code = f"from lssc_sim.engine.lock import folder_lock\nwith folder_lock({str(out)!r}): pass"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0  # released afterwards
+
+
+def test_results_csv_derives_rates_at_fps_and_keeps_timings_apart(tmp_path):
+    store = ResultStore(tmp_path)
+    counters = {
+        "source_bits_per_image": 2000.0,
+        "channel_uses_per_image": 1000.0,
+        "device_seconds": 0.004,
+        "stage_seconds": {"encoding": 0.5},
+    }
+    store.save("a", {"system": "e2", "kind": "label_map"}, counters, 1.0, "run")
+    store.save("b", {"system": "lssc", "kind": "semantic"}, {"channel_uses_per_image": 10.0}, 1.0, "run")
+    store.write_csv(["a", "b"], fps=30.0)
+    rows = {r["system"]: r for r in read_csv(tmp_path / "results.csv")}
+    assert rows["e2"]["source_mbit_per_s"] == pytest.approx(0.06) and rows["e2"]["channel_msym_per_s"] == 0.03
+    assert "source_mbit_per_s" not in rows["lssc"]  # no bits: an analog system has a symbol rate only
+    assert not {"device_seconds", "stage_seconds"} & set(rows["e2"])  # measurements differ run to run
+    timings = {r["key"]: r for r in read_csv(tmp_path / "timings.csv")}
+    assert timings["a"]["device_seconds"] == 0.004 and timings["a"]["stage_seconds.encoding"] == 0.5

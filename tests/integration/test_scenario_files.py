@@ -139,3 +139,44 @@ def test_quick_run_of_the_ofdm_scenarios(tmp_path, monkeypatch):
     assert all(r["pilot_uses_per_block"] > 0 for r in blocks)
     images = read_csv(tmp_path / "results" / "tdl_sweep_quick" / "results.csv")
     assert all(r["pilot_uses_per_image"] > 0 and r["cp_covers_delay"] for r in images)
+
+
+def test_quick_run_of_split_computing(tmp_path, monkeypatch):
+    """E1, E2, E3 on street scenes: above the cliff the label map and the features arrive bit-exact (E2 scores
+    the transmitter's segmenter exactly, E3 its quantised features); rates at the scenario's fps; every chart."""
+    monkeypatch.chdir(tmp_path)
+    path = next(p for p in SCENARIOS if p.stem == "split_computing")
+    assert main([str(path), "--quick", "--no-progress"]) == 0
+    out = tmp_path / "results" / "split_computing_quick"
+    rows = read_csv(out / "results.csv")
+    assert {r["kind"] for r in rows} == {"digital_image", "label_map", "split_digital"}
+    for r in rows:
+        if r["images_lost"] == 0 and r["kind"] != "digital_image":
+            assert r["miou"] == r["clean_miou"], r["system"]
+        assert r["source_mbit_per_s"] == pytest.approx(r["source_bits_per_image"] * 30 / 1e6)
+    assert any(r["images_lost"] == 0 and r["kind"] == "label_map" for r in rows)
+    e2 = next(r for r in rows if r["kind"] == "label_map")
+    e1 = next(r for r in rows if r["kind"] == "digital_image")
+    assert e2["clean_miou"] == pytest.approx(e1["clean_miou"], abs=1e-12)  # one segmenter, device or receiver
+    for plot in load_scenario(path).spec.plots:
+        assert (out / f"{plot}.png").is_file() and (out / f"{plot}.pdf").is_file()
+    assert "device_seconds" in (out / "timings.csv").read_text().splitlines()[0]
+
+
+def test_quick_run_of_compression(tmp_path, monkeypatch):
+    """Weight bits and sparsity swept at 10 dB: float weights unchanged, 16-bit weights within 0.002 of them
+    without noise, the size shrinking with bits; the delivery table written."""
+    monkeypatch.chdir(tmp_path)
+    path = next(p for p in SCENARIOS if p.stem == "compression")
+    assert main([str(path), "--quick", "--no-progress"]) == 0
+    out = tmp_path / "results" / "compression_quick"
+    rows = read_csv(out / "results.csv")
+    quantised = sorted((r for r in rows if r["system"] == "lssc_per_tensor"), key=lambda r: r["weight_bits"])
+    assert [r["weight_bits"] for r in quantised] == [2, 6, 32]
+    sizes = [r["model_bytes_device"] for r in quantised]
+    assert sizes == sorted(sizes) and quantised[-1]["model_bytes_device"] == quantised[-1]["model_float_bytes_device"]
+    unpruned = next(r for r in rows if r["system"] == "lssc_pruned" and r["sparsity"] == 0)
+    assert unpruned["clean_miou"] == quantised[-1]["clean_miou"]
+    for plot in load_scenario(path).spec.plots:
+        assert (out / f"{plot}.png").is_file() and (out / f"{plot}.pdf").is_file()
+    assert "break-even images" in (out / "model_delivery.md").read_text()

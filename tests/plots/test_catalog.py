@@ -19,6 +19,13 @@ def test_every_plot_takes_rows_out_dir_title_and_style():
 
 
 def test_style_presets_resolve():
-    assert PlotStyle().resolved() == {"width_in": 7.0, "height_in": 4.2, "font_size": 10.0, "legend": "outside"}
-    column = PlotStyle(preset="column", legend="inside").resolved()
-    assert column == {"width_in": 3.5, "height_in": 2.8, "font_size": 8.0, "legend": "inside"}
+    page = {"width_in": 7.0, "height_in": 4.2, "font_size": 10.0, "legend": "outside", "panels": "channel"}
+    assert PlotStyle().resolved() == page
+    column = PlotStyle(preset="column", legend="inside", panels="channel_and_modulation").resolved()
+    assert column == {
+        "width_in": 3.5,
+        "height_in": 2.8,
+        "font_size": 8.0,
+        "legend": "inside",
+        "panels": "channel_and_modulation",
+    }

@@ -79,7 +79,7 @@ def test_split_digital_at_8_bits_error_free_scores_like_the_analog_codec_without
     weights = str(models / "lssc")
     analog = run(SemanticConfig(weights=weights).build(), dataset, math.nan, channel="ideal", modulation=None)
     for granularity in ("tensor", "channel"):
-        config = SplitDigitalConfig(weights=weights, bits=8, granularity=granularity, fec=FEC)
+        config = SplitDigitalConfig(weights=weights, feature_bits=8, granularity=granularity, fec=FEC)
         c = run(config.build(), dataset, math.nan, channel="ideal", modulation=None)
         assert c["float_miou"] == pytest.approx(analog["miou"], abs=1e-9)
         assert abs(c["miou"] - analog["miou"]) <= 0.01
@@ -88,19 +88,19 @@ def test_split_digital_at_8_bits_error_free_scores_like_the_analog_codec_without
 
 
 def test_split_digital_arrives_bit_exact_above_the_cliff_and_falls_back_below(models, dataset):
-    system = SplitDigitalConfig(weights=str(models / "deep"), bits=4, fec=FEC).build()
+    system = SplitDigitalConfig(weights=str(models / "deep"), feature_bits=4, fec=FEC).build()
     assert len(system.shapes) == 1  # the deep-only cut sends the bottleneck alone
     high = run(system, dataset, 20.0, modulation="16qam")
     assert high["images_lost"] == 0 and high["miou"] == high["clean_miou"]
     low = run(system, dataset, -10.0)
     assert low["images_lost"] == 12
-    tolerant = SplitDigitalConfig(weights=str(models / "deep"), bits=4, fec=FEC, receiver={"mode": "tolerant"})
+    tolerant = SplitDigitalConfig(weights=str(models / "deep"), feature_bits=4, fec=FEC, receiver={"mode": "tolerant"})
     assert 0 <= run(tolerant.build(), dataset, 0.0)["miou"] <= 1
 
 
 def test_fewer_feature_bits_cost_fewer_source_bits_and_more_quantisation_noise(models, dataset):
     rows = {
-        b: run(SplitDigitalConfig(weights=str(models / "lssc"), bits=b, fec=FEC).build(), dataset, 20.0)
+        b: run(SplitDigitalConfig(weights=str(models / "lssc"), feature_bits=b, fec=FEC).build(), dataset, 20.0)
         for b in (2, 4, 8)
     }
     assert rows[2]["source_bits_per_image"] < rows[4]["source_bits_per_image"] < rows[8]["source_bits_per_image"]
