@@ -22,7 +22,18 @@ import numpy as np
 
 from lssc_sim.bounds import break_even_images
 from lssc_sim.engine.results import atomic_write_text
-from lssc_sim.plots.base import PLOTS, Row, Style, draw, new_figure, place_legend, plt, set_titles, uses_text
+from lssc_sim.plots.base import (
+    PLOTS,
+    Row,
+    Style,
+    channel_label,
+    draw,
+    new_figure,
+    place_legend,
+    plt,
+    set_titles,
+    uses_text,
+)
 from lssc_sim.plots.image import system_label
 from lssc_sim.plots.lines import LineStyles
 
@@ -168,9 +179,9 @@ def delivery_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | N
     ax.set_ylabel("total complex channel uses (log)")
     ax.grid(True, which="both", alpha=0.3)
     delivery = {float(r["delivery.snr_db"]) for r in semantic if r.get("delivery.snr_db") not in (None, "")}
-    panel = f"images over {where[0]} at {float(where[1]):g} dB"
+    panel = f"images: {channel_label(semantic[0])}, {float(where[1]):g} dB"
     if delivery:
-        panel += f"; delivery over LDPC + QAM with ARQ at {', '.join(f'{d:g}' for d in sorted(delivery))} dB"
+        panel += f"\nmodel: LDPC + QAM with ARQ, {', '.join(f'{d:g}' for d in sorted(delivery))} dB"
     set_titles(fig, axes, [panel], title, [], style)
     place_legend(fig, axes, style)
     return fig
