@@ -21,28 +21,20 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from lssc_sim import pretrained
-from lssc_sim.digital.spec import LdpcSpec
 from lssc_sim.metrics import per_image_confusion
-from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext
 from lssc_sim.systems.device_cost import network_cost
 from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_segmenter
-from lssc_sim.systems.stream_link import DecodedStreams, MapReceiverSpec, StreamLink, lost_by_crc, stream_rate_counters
+from lssc_sim.systems.stream_link import DecodedStreams, MapStreamConfig, StreamLink, lost_by_crc, stream_rate_counters
 
 
 @SYSTEMS.register("label_map")
-class LabelMapConfig(SystemConfig):
+class LabelMapConfig(MapStreamConfig):
     """Segmentation at the transmitter; the label map sent losslessly over a bit-true digital link."""
 
     kind: Literal["label_map"] = "label_map"
     segmenter: str = Field("unet_segmenter", description="shipped model name or training output folder")
     coder: str = Field("auto", description="label-map coder; auto: the smallest per map (LABEL_CODERS)")
-    fec: LdpcSpec = LdpcSpec(rate=0.5, decoder="fast")
-    demapping: Literal["app", "maxlog"] = "app"
-    receiver: MapReceiverSpec = MapReceiverSpec()
-
-    axes = frozenset({"snr_db", "channel", "modulation"})
-    needs_dataset = True
-    ideal_channel = True
 
     @field_validator("coder")
     @classmethod
@@ -53,12 +45,8 @@ class LabelMapConfig(SystemConfig):
             raise ValueError(f"unknown label-map coder {coder!r}; known: auto, {', '.join(LABEL_CODERS)}")
         return coder
 
-    def check_files(self, dataset=None) -> list[str]:
-        return (
-            pretrained.file_problems(self.segmenter)
-            or pretrained.fit_problems(self.segmenter, dataset)
-            or self.receiver.fallback_problems(dataset)
-        )
+    def model_name(self) -> str:
+        return self.segmenter
 
     def build(self) -> LabelMapRun:
         return LabelMapRun(self)

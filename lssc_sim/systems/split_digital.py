@@ -23,16 +23,15 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from lssc_sim import pretrained
-from lssc_sim.digital.spec import LdpcSpec
 from lssc_sim.metrics import per_image_confusion
-from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
+from lssc_sim.systems.base import SYSTEMS, Counters, PointContext
 from lssc_sim.systems.device_cost import network_cost
 from lssc_sim.systems.image_scoring import dataset_confusion, scores
-from lssc_sim.systems.stream_link import DecodedStreams, MapReceiverSpec, StreamLink, lost_by_crc, stream_rate_counters
+from lssc_sim.systems.stream_link import DecodedStreams, MapStreamConfig, StreamLink, lost_by_crc, stream_rate_counters
 
 
 @SYSTEMS.register("split_digital")
-class SplitDigitalConfig(SystemConfig):
+class SplitDigitalConfig(MapStreamConfig):
     """A trained split codec whose features are quantised, entropy-coded and sent over a bit-true digital link."""
 
     kind: Literal["split_digital"] = "split_digital"
@@ -40,14 +39,7 @@ class SplitDigitalConfig(SystemConfig):
     feature_bits: int = Field(8, ge=2, le=8, description="quantiser bits per feature value")
     granularity: Literal["tensor", "channel"] = Field("tensor", description="one range per tensor or per channel")
     coder: str = Field("auto", description="entropy coder; auto: the smallest per stream (CODERS)")
-    fec: LdpcSpec = LdpcSpec(rate=0.5, decoder="fast")
-    demapping: Literal["app", "maxlog"] = "app"
-    receiver: MapReceiverSpec = MapReceiverSpec()
     batch_size: int = Field(16, ge=1)
-
-    axes = frozenset({"snr_db", "channel", "modulation"})
-    needs_dataset = True
-    ideal_channel = True
 
     @field_validator("coder")
     @classmethod
@@ -58,12 +50,8 @@ class SplitDigitalConfig(SystemConfig):
             raise ValueError(f"unknown feature coder {coder!r}; known: auto, {', '.join(CODERS)}")
         return coder
 
-    def check_files(self, dataset=None) -> list[str]:
-        return (
-            pretrained.file_problems(self.weights)
-            or pretrained.fit_problems(self.weights, dataset)
-            or self.receiver.fallback_problems(dataset)
-        )
+    def model_name(self) -> str:
+        return self.weights
 
     def build(self) -> SplitDigitalRun:
         return SplitDigitalRun(self)

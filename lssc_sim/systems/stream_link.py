@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lssc_sim.digital.spec import LdpcSpec
 from lssc_sim.snr import snr_db_to_ebno_db
-from lssc_sim.systems.base import Counters, PointContext, channel_key, overhead_counters
+from lssc_sim.systems.base import Counters, PointContext, SystemConfig, channel_key, overhead_counters
 
 
 class MapReceiverSpec(BaseModel):
@@ -48,6 +48,34 @@ class MapReceiverSpec(BaseModel):
                 f"(expected 0..{classes - 1})"
             ]
         return []
+
+
+class MapStreamConfig(SystemConfig):
+    """What the systems that deliver a label map through one byte stream per image share (``label_map``,
+    ``split_digital``): the link, the demapper, the receiver, the sweep axes, and the check of their model's files
+    (:meth:`model_name`) and fallback class against the scenario's dataset."""
+
+    fec: LdpcSpec = LdpcSpec(rate=0.5, decoder="fast")
+    demapping: Literal["app", "maxlog"] = "app"
+    receiver: MapReceiverSpec = MapReceiverSpec()
+
+    axes = frozenset({"snr_db", "channel", "modulation"})
+    needs_dataset = True
+    ideal_channel = True
+
+    def model_name(self) -> str:
+        """The shipped model or training folder the system runs at the device."""
+        raise NotImplementedError
+
+    def check_files(self, dataset=None) -> list[str]:
+        from lssc_sim import pretrained
+
+        name = self.model_name()
+        return (
+            pretrained.file_problems(name)
+            or pretrained.fit_problems(name, dataset)
+            or self.receiver.fallback_problems(dataset)
+        )
 
 
 class DecodedStreams:
