@@ -112,8 +112,12 @@ def snr_values(axis: list[float] | SnrRange) -> list[float]:
 
 def thin(axis: list[float] | SnrRange, count: int) -> list[float]:
     """At most ``count`` values of an axis, evenly spread and keeping both ends (for ``--quick`` runs)."""
-    values = snr_values(axis)
+    return spread(snr_values(axis), count)
+
+
+def spread(values: list[Any], count: int) -> list[Any]:
+    """At most ``count`` of ``values``, evenly spread and keeping both ends."""
     if len(values) <= count:
-        return values
+        return list(values)
     step = (len(values) - 1) / (count - 1)
     return [values[round(i * step)] for i in range(count)]

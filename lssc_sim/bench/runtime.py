@@ -183,19 +183,16 @@ def bench_ldpc(images: np.ndarray, decoders, snrs_db, repeats: int, sionna_repea
     """LDPC decoding seconds per image (all the code blocks of a PNG stream, one ``Link.decode`` call) and per
     code block, one row per decoder and Es/N0; with the fast decoder's iterations and the strict receiver's."""
     from lssc_sim.channels import make_channel
-    from lssc_sim.digital.fec import LDPC5GCode
-    from lssc_sim.digital.link import Link
-    from lssc_sim.digital.modem import Modem
     from lssc_sim.digital.spec import LdpcSpec
     from lssc_sim.digital.transport import stream_blocks
+    from lssc_sim.systems.stream_link import make_link
 
     streams = [pack(image, LDPC["stream"]) for image in images]
     rows = []
     for decoder in decoders:
-        # the link the digital image system builds (make_link): QPSK, exact APP demapping, AWGN
-        modem = Modem(LDPC["modulation"], "app")
+        # the link the digital image system builds: QPSK, exact APP demapping, AWGN
         spec = LdpcSpec(k=LDPC["k"], rate=LDPC["rate"], decoder=decoder)
-        link = Link(LDPC5GCode.from_spec(spec, modem.bits_per_symbol), modem, make_channel("awgn"))
+        link = make_link(spec, LDPC["modulation"], "app", make_channel("awgn"))
         # Sionna's decoder runs all its iterations whatever the SNR or the bits: the first image says it all
         chosen = streams if decoder == "fast" else streams[:1]
         count = repeats if decoder == "fast" else sionna_repeats
@@ -218,7 +215,7 @@ def bench_ldpc(images: np.ndarray, decoders, snrs_db, repeats: int, sionna_repea
             row = {
                 "decoder": decoder,
                 "es_no_db": es_no,
-                "ebno_db": float(snr.snr_db_to_ebno_db(es_no, modem.bits_per_symbol, link.code.rate)),
+                "ebno_db": float(snr.snr_db_to_ebno_db(es_no, link.modem.bits_per_symbol, link.code.rate)),
                 "images": len(chosen),
                 "blocks_per_image": float(blocks.mean()),
                 "bits_per_image": float(blocks.mean() * link.payload_bits),

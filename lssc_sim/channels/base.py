@@ -17,6 +17,7 @@ files are validated by constructing channels, and validation must stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -310,6 +311,22 @@ def check_float(owner: str, param: str, value: Any, minimum: float | None = None
         bound = f" >= {minimum}" if minimum is not None else ""
         raise ValueError(f"{owner}: parameter {param!r} must be a finite number{bound}; got {value!r}")
     return float(value)
+
+
+@contextlib.contextmanager
+def isolated_tf_rng(seed: int):
+    """Sionna's TensorFlow generator seeded with ``seed`` inside the block and put back as it was afterwards: a
+    draw made there (a one-off measurement, a cached statistic) neither depends on nor shifts the Point's stream."""
+    import tensorflow as tf
+    from sionna.phy import config
+
+    ensure_rng()
+    saved = tf.identity(config.tf_rng.state)
+    config.tf_rng.reset_from_seed(seed)
+    try:
+        yield
+    finally:
+        config.tf_rng.reset(saved)
 
 
 def ensure_rng() -> None:

@@ -39,7 +39,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from lssc_sim.channels.base import Channel, check_choice, check_float, check_int, ensure_rng, equalize
+from lssc_sim.channels.base import (
+    Channel,
+    check_choice,
+    check_float,
+    check_int,
+    ensure_rng,
+    equalize,
+    isolated_tf_rng,
+)
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -186,17 +194,11 @@ class OfdmChannel(Channel):
         back as it was, so that the Point's random stream does not depend on whether they were cached."""
         if self._covariances is None:
             import tensorflow as tf
-            from sionna.phy import config
             from sionna.phy.channel import GenerateOFDMChannel
 
-            ensure_rng()
-            saved = tf.identity(config.tf_rng.state)
-            config.tf_rng.reset_from_seed(COVARIANCE_SEED)
-            try:
+            with isolated_tf_rng(COVARIANCE_SEED):
                 generate = GenerateOFDMChannel(self.channel_model(), self.resource_grid(), normalize_channel=False)
                 h = generate(COVARIANCE_SLOTS)
-            finally:
-                config.tf_rng.reset(saved)
             h = h[:, 0, 0, 0, 0]  # [slots, symbols, fft]
             n = tf.cast(COVARIANCE_SLOTS, tf.complex64)
             freq = tf.einsum("bsk,bsl->kl", h, tf.math.conj(h)) / (n * self.num_ofdm_symbols)

@@ -18,6 +18,14 @@ MODULATIONS: dict[str, int] = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8}
 
 DEMAPPING_METHODS = ("app", "maxlog")
 
+
+def check_modulation(modulation: str) -> str:
+    """``modulation`` if it is one of :data:`MODULATIONS`; else a ValueError listing them."""
+    if modulation not in MODULATIONS:
+        raise ValueError(f"unknown modulation {modulation!r}; known: {', '.join(MODULATIONS)}")
+    return modulation
+
+
 BER_COUNTERS = (
     "bits",
     "bit_errors",

@@ -19,7 +19,7 @@ import numpy as np
 
 from lssc_sim.plots.base import MODULATION_LABELS, PLOTS, Row, Style, draw, new_figure, plt, set_titles
 from lssc_sim.plots.image import IMAGE_KINDS
-from lssc_sim.plots.lines import TOP_LEVEL_PARAMETERS, LineStyles
+from lssc_sim.plots.lines import COLOURS, LineStyles
 
 KIND_WORDS = {
     "digital_image": "E1: image sent, segmented at the receiver",
@@ -29,14 +29,19 @@ KIND_WORDS = {
 }
 
 
-def _first_rows(rows: list[Row]) -> dict[str, Row]:
-    """The first row of every image system variant (a system and its swept parameters, ``e3 · bits=4``), in
-    results.csv order."""
+def _variants(rows: list[Row]) -> list[tuple[str, Row]]:
+    """Every image row with the name of its system variant (the system and its swept parameters,
+    ``e3 · feature_bits=4``), in results.csv order."""
     rows = [r for r in rows if r.get("kind") in IMAGE_KINDS]
     styles = LineStyles(rows, lambda r: r["system"])
+    return [(styles.name(r), r) for r in rows]
+
+
+def _first_rows(rows: list[Row]) -> dict[str, Row]:
+    """The first row of every image system variant."""
     out: dict[str, Row] = {}
-    for row in rows:
-        out.setdefault(styles.name(row), row)
+    for name, row in _variants(rows):
+        out.setdefault(name, row)
     return out
 
 
@@ -57,7 +62,7 @@ def _bars(ax, labels: list[str], values: list[float], texts: list[str], colors: 
 
 
 def _colors(n: int) -> list[str]:
-    return [plt.rcParams["axes.prop_cycle"].by_key()["color"][i % 10] for i in range(n)]
+    return [COLOURS[i % len(COLOURS)] for i in range(n)]
 
 
 def bits_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
@@ -66,12 +71,10 @@ def bits_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | None:
     first = _first_rows(rows)
     bits = {n: r for n, r in first.items() if r.get("source_bits_per_image") not in (None, "")}
     uses: dict[str, tuple[float, str]] = {}  # bar label -> (channel uses per pixel, colour key)
-    for name, row in first.items():
-        for r in rows:
-            if r.get("system") == row["system"] and r.get("channel_uses_per_pixel") not in (None, ""):
-                if all(r.get(k) == row.get(k) for k in row if "." in k or k in TOP_LEVEL_PARAMETERS):
-                    mod = MODULATION_LABELS.get(r.get("modulation"), "analog")
-                    uses.setdefault(f"{name}, {mod}", (float(r["channel_uses_per_pixel"]), name))
+    for name, r in _variants(rows):
+        if r.get("channel_uses_per_pixel") not in (None, ""):
+            mod = MODULATION_LABELS.get(r.get("modulation"), "analog")
+            uses.setdefault(f"{name}, {mod}", (float(r["channel_uses_per_pixel"]), name))
     if not bits and not uses:
         return None
     fig, axes = new_figure(2, style, sharey=False)

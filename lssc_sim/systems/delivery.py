@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lssc_sim.digital.spec import MODULATIONS, LdpcSpec
+from lssc_sim.digital.spec import LdpcSpec, check_modulation
 from lssc_sim.snr import to_no
 from lssc_sim.systems.base import Counters
 
@@ -41,9 +41,7 @@ class DeliverySpec(BaseModel):
     @field_validator("modulation")
     @classmethod
     def _known(cls, modulation: str) -> str:
-        if modulation not in MODULATIONS:
-            raise ValueError(f"unknown modulation {modulation!r}; known: {', '.join(MODULATIONS)}")
-        return modulation
+        return check_modulation(modulation)
 
 
 def delivery_counters(num_bytes: int, spec: DeliverySpec, channel: Any, rng: np.random.Generator) -> Counters:
@@ -66,12 +64,15 @@ def delivery_counters(num_bytes: int, spec: DeliverySpec, channel: Any, rng: np.
         ``min(blocks, MAX_BLOCKS)`` random blocks) and ``delivery_channel_uses`` (expected, retransmissions
         included; ``inf`` when every measured block failed).
     """
+    from lssc_sim.channels.base import isolated_tf_rng
     from lssc_sim.systems.stream_link import make_link
 
     link = make_link(spec.fec, spec.modulation, "app", channel)
     bits = 8 * num_bytes
     blocks = max(1, math.ceil(bits / link.payload_bits))
-    measured = _isolated_run(link, min(blocks, MAX_BLOCKS), to_no(spec.snr_db), rng)
+    # channels without a NumPy path draw from Sionna's generator: seeded from rng here, then put back
+    with isolated_tf_rng(int(rng.integers(2**31))):
+        measured = link.run(min(blocks, MAX_BLOCKS), to_no(spec.snr_db), rng)
     bler = measured["crc_failures"] / measured["blocks"]
     uses = blocks * link.symbols_per_block / (1 - bler) if bler < 1 else float("inf")
     return {
@@ -80,20 +81,3 @@ def delivery_counters(num_bytes: int, spec: DeliverySpec, channel: Any, rng: np.
         "delivery_bler": bler,
         "delivery_channel_uses": uses,
     }
-
-
-def _isolated_run(link: Any, blocks: int, no: float, rng: np.random.Generator) -> dict[str, int]:
-    """``link.run`` with Sionna's TensorFlow generator (which channels without a NumPy path draw from) seeded from
-    ``rng`` and put back afterwards: the measurement never depends on, nor changes, the Point's stream order."""
-    import tensorflow as tf
-    from sionna.phy import config
-
-    from lssc_sim.channels.base import ensure_rng
-
-    ensure_rng()
-    saved = tf.identity(config.tf_rng.state)
-    config.tf_rng.reset_from_seed(int(rng.integers(2**31)))
-    try:
-        return link.run(blocks, no, rng)
-    finally:
-        config.tf_rng.reset(saved)

@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from lssc_sim.digital.source import SOURCE_CODECS
-from lssc_sim.digital.spec import CRC_BITS, MODULATIONS, LdpcSpec, codeword_length, parse_rate
+from lssc_sim.digital.spec import CRC_BITS, MODULATIONS, LdpcSpec, check_modulation, codeword_length, parse_rate
 from lssc_sim.seeding import derive_seed
 from lssc_sim.snr import to_no
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
@@ -101,9 +101,7 @@ class DigitalAdaptiveConfig(SystemConfig):
             raise ValueError("expected at least one [modulation, code rate] entry")
         out = []
         for modulation, rate in mcs:
-            if modulation not in MODULATIONS:
-                raise ValueError(f"unknown modulation {modulation!r}; known: {', '.join(MODULATIONS)}")
-            out.append((modulation, parse_rate(rate)))
+            out.append((check_modulation(modulation), parse_rate(rate)))
         return out
 
     def check_files(self, dataset=None) -> list[str]:

@@ -11,6 +11,7 @@ from lssc_sim.metrics import ConfusionMatrix, miou_interval
 from lssc_sim.systems.base import Counters
 
 _SEGMENTERS: dict[str, CachedSegmenter] = {}  # per process, by weights name: masks cached by image content
+_CODECS: dict[str, Any] = {}  # per process, by weights name: loaded (and sha256-checked) once
 
 
 def scores(per_image: np.ndarray, ignore_index: int = 255) -> Counters:
@@ -69,13 +70,21 @@ class CachedSegmenter:
         return masks
 
 
+def shared_codec(name: str) -> Any:
+    """The :class:`~lssc_sim.pretrained.TrainedCodec` of a shipped model or training folder ``name``, loaded once
+    per process (never modify it: compress a copy)."""
+    if name not in _CODECS:
+        from lssc_sim import pretrained
+
+        _CODECS[name] = pretrained.load(name)
+    return _CODECS[name]
+
+
 def shared_segmenter(name: str) -> CachedSegmenter:
     """The cached segmenter of a shipped model or training folder ``name``, loaded and traced once per process
     (every variant of a sweep and every system that segments with it share it)."""
     if name not in _SEGMENTERS:
         import tensorflow as tf
 
-        from lssc_sim import pretrained
-
-        _SEGMENTERS[name] = CachedSegmenter(tf.function(pretrained.load(name).segment, reduce_retracing=True))
+        _SEGMENTERS[name] = CachedSegmenter(tf.function(shared_codec(name).segment, reduce_retracing=True))
     return _SEGMENTERS[name]

@@ -18,13 +18,12 @@ from collections import Counter
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from lssc_sim import pretrained
 from lssc_sim.metrics import per_image_confusion
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext
 from lssc_sim.systems.device_cost import network_cost
-from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_segmenter
+from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_codec, shared_segmenter
 from lssc_sim.systems.stream_link import DecodedStreams, MapStreamConfig, StreamLink, lost_by_crc, stream_rate_counters
 
 
@@ -34,16 +33,12 @@ class LabelMapConfig(MapStreamConfig):
 
     kind: Literal["label_map"] = "label_map"
     segmenter: str = Field("unet_segmenter", description="shipped model name or training output folder")
-    coder: str = Field("auto", description="label-map coder; auto: the smallest per map (LABEL_CODERS)")
 
-    @field_validator("coder")
     @classmethod
-    def _known(cls, coder: str) -> str:
+    def coders(cls) -> tuple[str, ...]:
         from lssc_sim.digital.label_maps import LABEL_CODERS
 
-        if coder != "auto" and coder not in LABEL_CODERS:
-            raise ValueError(f"unknown label-map coder {coder!r}; known: auto, {', '.join(LABEL_CODERS)}")
-        return coder
+        return LABEL_CODERS
 
     def model_name(self) -> str:
         return self.segmenter
@@ -60,7 +55,7 @@ class LabelMapRun:
         self.config = config
         self.segmenter = shared_segmenter(config.segmenter)
         self.link = StreamLink(config.fec, config.demapping)
-        self._sent: dict[str, tuple[np.ndarray, list[bytes]]] = {}
+        self._sent: dict[str, tuple[np.ndarray, list[bytes], Counters]] = {}
         self._device: dict[str, Counters] = {}
         self._decoders: dict[tuple, DecodedStreams] = {}
 
@@ -69,7 +64,7 @@ class LabelMapRun:
         images, masks = ds.arrays()
         data_key = ds.spec.model_dump_json()
         t = time.perf_counter()
-        sent, streams = self._sent_maps(data_key, images, ds.num_classes)
+        sent, streams, references = self._sent_maps(data_key, ds)
         seconds["segmentation_and_coding"] += time.perf_counter() - t
         strict = cfg.receiver.mode == "strict"
         if ctx.channel.noiseless:  # the ideal channel: the streams arrive as sent
@@ -93,16 +88,12 @@ class LabelMapRun:
                 exact += int(np.array_equal(out.labels, sent[i]))
         seconds["map_decoding"] += time.perf_counter() - t
 
-        per_image = per_image_confusion(received, masks, ds.num_classes, ds.ignore_index)
-        clean = dataset_confusion(per_image_confusion(sent, masks, ds.num_classes, ds.ignore_index), ds.ignore_index)
-        fallback = np.full_like(sent, cfg.receiver.fallback_class)
-        all_lost = per_image_confusion(fallback, masks, ds.num_classes, ds.ignore_index)
-        score = scores(per_image, ds.ignore_index)
+        score = scores(per_image_confusion(received, masks, ds.num_classes, ds.ignore_index), ds.ignore_index)
+        clean = references["clean_miou"]
         return {
             **score,
-            "clean_miou": clean.miou(),  # the transmitter's own maps: what arrives above the cliff
-            "lost_miou": dataset_confusion(all_lost, ds.ignore_index).miou(),
-            "ss": score["miou"] / clean.miou() if clean.miou() > 0 else float("nan"),  # seed 004 eq. 1
+            **references,
+            "ss": score["miou"] / clean if clean > 0 else float("nan"),  # seed 004 eq. 1
             "images": len(images),
             "images_lost": sum(lost.values()),
             "images_lost_crc": lost["crc"],
@@ -125,11 +116,13 @@ class LabelMapRun:
             )
         return self._decoders[key]
 
-    def _sent_maps(self, data_key: str, images: np.ndarray, num_classes: int) -> tuple[np.ndarray, list[bytes]]:
-        """The device's label maps uint8 [N, H, W] and their coded streams, once per dataset."""
+    def _sent_maps(self, data_key: str, ds) -> tuple[np.ndarray, list[bytes], Counters]:
+        """Once per dataset: the device's label maps uint8 [N, H, W], their coded streams, and the mIoU of those
+        maps (``clean_miou``: what arrives above the cliff) and of the fallback maps (``lost_miou``)."""
         from lssc_sim.digital.label_maps import pack_label_map
 
         if data_key not in self._sent:
+            images, masks = ds.arrays()
             # in dataset order, batch by batch: the maps never depend on what another system segmented first
             segment, b = self.segmenter.model, self.segmenter.batch_size
             maps = np.concatenate(
@@ -138,7 +131,15 @@ class LabelMapRun:
                     for i in range(0, len(images), b)
                 ]
             )
-            self._sent[data_key] = (maps, [pack_label_map(m, num_classes, self.config.coder) for m in maps])
+            streams = [pack_label_map(m, ds.num_classes, self.config.coder) for m in maps]
+            fallback = np.full_like(maps, self.config.receiver.fallback_class)
+            clean_miou, lost_miou = (
+                dataset_confusion(
+                    per_image_confusion(x, masks, ds.num_classes, ds.ignore_index), ds.ignore_index
+                ).miou()
+                for x in (maps, fallback)
+            )
+            self._sent[data_key] = (maps, streams, {"clean_miou": clean_miou, "lost_miou": lost_miou})
         return self._sent[data_key]
 
     def _device_cost(self, data_key: str, image: np.ndarray, num_classes: int) -> Counters:
@@ -146,7 +147,7 @@ class LabelMapRun:
         from lssc_sim.digital.label_maps import pack_label_map
 
         if data_key not in self._device:
-            model = pretrained.load(self.config.segmenter)
+            model = shared_codec(self.config.segmenter)
             segment = self.segmenter.model  # the traced graph the Points use
             x = image[None].astype(np.float32) / 255.0
 

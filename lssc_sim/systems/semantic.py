@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lssc_sim import pretrained
 from lssc_sim.metrics import ConfusionMatrix, per_image_confusion
+from lssc_sim.seeding import derive_seed
+from lssc_sim.snr import spread
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key, overhead_counters
 from lssc_sim.systems.delivery import DeliverySpec, delivery_counters
 from lssc_sim.systems.device_cost import network_cost
@@ -71,10 +73,7 @@ class SemanticConfig(SystemConfig):
 
     def quick(self) -> Self:
         """Compression sweeps thinned to 3 settings each, both ends kept."""
-        sweep = {
-            k: [v[round(i * (len(v) - 1) / 2)] for i in range(3)] if k.startswith("compress.") and len(v) > 3 else v
-            for k, v in self.sweep.items()
-        }
+        sweep = {k: spread(v, 3) if k.startswith("compress.") else v for k, v in self.sweep.items()}
         return self.model_copy(update={"sweep": sweep})
 
     @model_validator(mode="after")
@@ -112,7 +111,6 @@ class SemanticRun:
     """Runs Points of one :class:`SemanticConfig`; keeps the halves, traced graphs and encoder outputs."""
 
     def __init__(self, config: SemanticConfig) -> None:
-
         self.config = config
         weights = config.weights
         if weights is None:
@@ -207,7 +205,7 @@ class SemanticRun:
         key = channel_key(ctx.channel)
         if key not in self._delivery:
             size = self.model_counters.get("model_bytes_device") or 4 * self.model.encoder.count_params()
-            rng = np.random.default_rng(np.frombuffer(hashlib.sha256(key.encode()).digest()[:8], np.uint64))
+            rng = np.random.default_rng(derive_seed(0, key))  # by value: the same measurement in every process
             self._delivery[key] = delivery_counters(size, spec, ctx.channel, rng)
         return self._delivery[key]
 

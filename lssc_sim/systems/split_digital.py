@@ -20,13 +20,12 @@ from collections import Counter
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from lssc_sim import pretrained
 from lssc_sim.metrics import per_image_confusion
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext
 from lssc_sim.systems.device_cost import network_cost
-from lssc_sim.systems.image_scoring import dataset_confusion, scores
+from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_codec
 from lssc_sim.systems.stream_link import DecodedStreams, MapStreamConfig, StreamLink, lost_by_crc, stream_rate_counters
 
 
@@ -38,17 +37,13 @@ class SplitDigitalConfig(MapStreamConfig):
     weights: str = Field(description="shipped model name or training output folder of a split codec")
     feature_bits: int = Field(8, ge=2, le=8, description="quantiser bits per feature value")
     granularity: Literal["tensor", "channel"] = Field("tensor", description="one range per tensor or per channel")
-    coder: str = Field("auto", description="entropy coder; auto: the smallest per stream (CODERS)")
     batch_size: int = Field(16, ge=1)
 
-    @field_validator("coder")
     @classmethod
-    def _known(cls, coder: str) -> str:
+    def coders(cls) -> tuple[str, ...]:
         from lssc_sim.digital.features import CODERS
 
-        if coder != "auto" and coder not in CODERS:
-            raise ValueError(f"unknown feature coder {coder!r}; known: auto, {', '.join(CODERS)}")
-        return coder
+        return CODERS
 
     def model_name(self) -> str:
         return self.weights
@@ -66,7 +61,7 @@ class SplitDigitalRun:
         from lssc_sim.systems.semantic import traced_halves
 
         self.config = config
-        self.model = pretrained.load(config.weights)
+        self.model = shared_codec(config.weights)
         self.shapes = [tuple(s) for s in self.model.transmitted_shapes]
         self._encode, self._decode = traced_halves(self.model)
         self.link = StreamLink(config.fec, config.demapping)

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lssc_sim.digital.spec import LdpcSpec
 from lssc_sim.snr import snr_db_to_ebno_db
@@ -55,6 +55,7 @@ class MapStreamConfig(SystemConfig):
     ``split_digital``): the link, the demapper, the receiver, the sweep axes, and the check of their model's files
     (:meth:`model_name`) and fallback class against the scenario's dataset."""
 
+    coder: str = Field("auto", description="entropy coder of the streams; auto: the smallest per stream")
     fec: LdpcSpec = LdpcSpec(rate=0.5, decoder="fast")
     demapping: Literal["app", "maxlog"] = "app"
     receiver: MapReceiverSpec = MapReceiverSpec()
@@ -62,6 +63,21 @@ class MapStreamConfig(SystemConfig):
     axes = frozenset({"snr_db", "channel", "modulation"})
     needs_dataset = True
     ideal_channel = True
+
+    @field_validator("coder")
+    @classmethod
+    def _known_coder(cls, coder: str) -> str:
+        known = cls.coders()
+        if coder != "auto" and coder not in known:
+            raise ValueError(
+                f"unknown {cls.model_fields['kind'].default} coder {coder!r}; known: auto, {', '.join(known)}"
+            )
+        return coder
+
+    @classmethod
+    def coders(cls) -> tuple[str, ...]:
+        """The coders ``coder`` may name besides ``auto`` (imported lazily: validation stays light)."""
+        raise NotImplementedError
 
     def model_name(self) -> str:
         """The shipped model or training folder the system runs at the device."""

@@ -251,26 +251,7 @@ def test_tolerant_mode_decodes_a_damaged_payload_byte(coder):
         assert 1 <= changed <= 2
 
 
-def _damage(stream: bytes, rng: np.random.Generator) -> bytes:
-    """One of: a single bit flip, 2..16 flips, a flipped bit in the first 40 bytes, a truncation, a random
-    byte; then 0..7 bytes of zero padding, as the transport adds."""
-    data = np.unpackbits(np.frombuffer(stream, np.uint8))
-    kind = rng.integers(5)
-    if kind == 0:
-        data[rng.integers(data.size)] ^= 1
-    elif kind == 1:
-        data[rng.choice(data.size, rng.integers(2, 17), replace=False)] ^= 1
-    elif kind == 2:
-        data[rng.integers(min(data.size, 320))] ^= 1
-    elif kind == 3:
-        data = data[: 8 * rng.integers(len(stream))]
-    else:
-        position = 8 * rng.integers(len(stream))
-        data[position : position + 8] = rng.integers(0, 2, 8)
-    return np.packbits(data).tobytes() + bytes(int(rng.integers(8)))
-
-
-def test_random_damage_never_escapes():
+def test_random_damage_never_escapes(damage):
     """3000 damaged streams (all bit depths' corners, both granularities, every coder), each decoded strict
     and tolerant: never an exception, either a loss with a reason or tensors of exactly the expected shapes,
     float32 and finite; tolerant loses only what strict loses too, and only at the header."""
@@ -280,7 +261,7 @@ def test_random_damage_never_escapes():
     streams = [pack_features(tensors, b, g, c) for b in (2, 5, 8) for g in GRANULARITIES for c in CODERS]
     counts = {(tolerant, lost): 0 for tolerant in (False, True) for lost in (False, True)}
     for trial in range(FLIP_TRIALS):
-        damaged = _damage(streams[trial % len(streams)], rng)
+        damaged = damage(streams[trial % len(streams)], rng, 320)
         results = {tolerant: unpack_features(damaged, shapes, tolerant=tolerant) for tolerant in (False, True)}
         for tolerant, result in results.items():
             counts[tolerant, result.tensors is None] += 1

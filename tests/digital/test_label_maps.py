@@ -247,26 +247,7 @@ def test_png_header_bomb_is_refused_before_decoding(monkeypatch):
     assert loads
 
 
-def _damage(stream: bytes, rng: np.random.Generator) -> bytes:
-    """One of: a single bit flip, 2..16 flips, a flipped bit in the header, a truncation, a random byte;
-    then 0..7 bytes of zero padding, as the transport adds."""
-    data = np.unpackbits(np.frombuffer(stream, np.uint8))
-    kind = rng.integers(5)
-    if kind == 0:
-        data[rng.integers(data.size)] ^= 1
-    elif kind == 1:
-        data[rng.choice(data.size, rng.integers(2, 17), replace=False)] ^= 1
-    elif kind == 2:
-        data[rng.integers(8 * HEADER_BYTES)] ^= 1
-    elif kind == 3:
-        data = data[: 8 * rng.integers(len(stream))]
-    else:
-        position = 8 * rng.integers(len(stream))
-        data[position : position + 8] = rng.integers(0, 2, 8)
-    return np.packbits(data).tobytes() + bytes(int(rng.integers(8)))
-
-
-def test_random_damage_never_escapes():
+def test_random_damage_never_escapes(damage):
     """3000 damaged streams (blocky maps of 2, 8 and 19 classes and a random one, every coder), each decoded
     strict and tolerant: never an exception, either a loss with a reason or a map of the expected shape with
     valid classes; tolerant loses only at the header, and where strict decodes, tolerant decodes the same."""
@@ -276,7 +257,7 @@ def test_random_damage_never_escapes():
     lost = {False: 0, True: 0}
     for trial in range(FLIP_TRIALS):
         stream, num_classes = streams[trial % len(streams)]
-        damaged = _damage(stream, rng)
+        damaged = damage(stream, rng, 8 * HEADER_BYTES)
         results = {tolerant: unpack_label_map(damaged, (24, 40), num_classes, tolerant) for tolerant in (False, True)}
         for tolerant, result in results.items():
             lost[tolerant] += result.labels is None
