@@ -13,11 +13,14 @@ report) and hands back the rows and the files::
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lssc_sim.engine.scenario import Scenario, load_scenario, scenario_from_dict
+
+log = logging.getLogger(__name__)
 
 
 class NotDrawable(ValueError):
@@ -115,8 +118,9 @@ def run(
         Another run is writing into ``out``.
     NotDrawable
         ``plot_only`` for a folder without results of this scenario.
-    KeyboardInterrupt
-        After the figures and the report of the Points stored so far are drawn.
+    KeyboardInterrupt, Exception
+        An interrupted or failed run re-raises its error after the figures and the report of the Points stored
+        so far are drawn (a failure of that drawing is logged, never raised in place of the run's error).
     """
     from lssc_sim.engine.lock import folder_lock
 
@@ -136,9 +140,8 @@ def run(
             try:
                 summary = run_scenario(spec, folder, executor=executor, workers=workers, force=force,
                                        progress=progress, threads=threads, address=address)  # fmt: skip
-            except KeyboardInterrupt:
-                if (folder / "results.csv").is_file():  # what is stored so far, drawn before giving up
-                    draw(spec, folder)
+            except (KeyboardInterrupt, Exception):
+                _draw_stored(spec, folder)
                 raise
         figures, report = draw(spec, folder)
     return RunResult(folder, _rows(folder / "results.csv"), figures, report, summary)
@@ -164,6 +167,16 @@ def draw(scenario: Scenario, out: Path) -> tuple[list[Path], list[Path]]:
             import matplotlib.pyplot as plt
 
             plt.switch_backend(backend)
+
+
+def _draw_stored(scenario: Scenario, out: Path) -> None:
+    """Draw the Points stored by a run that is giving up; the run's own error is the one the caller sees."""
+    if not (out / "results.csv").is_file():
+        return
+    try:
+        draw(scenario, out)
+    except Exception as exc:  # e.g. too few Points for a plot: the run's error matters more
+        log.warning("could not draw the Points stored in %s: %s: %s", out, type(exc).__name__, exc)
 
 
 def results_problem(out: Path, digest: str) -> str | None:

@@ -39,12 +39,14 @@ def read_yaml(path: Path, error: type[Exception]) -> Any:
 
 def check_limits(text: str) -> None:
     """Raise ``ValueError`` when the YAML ``text`` nests deeper than ``MAX_DEPTH`` or expands (aliases included)
-    to more than ``MAX_NODES`` nodes; ``yaml.YAMLError`` when it does not parse."""
+    to more than ``MAX_NODES`` nodes, saying which limit it exceeded; ``yaml.YAMLError`` when it does not parse."""
     sizes: dict[str, int] = {}  # expanded node count of each anchored node
+    written = 0  # nodes written out in the text, each once: over the limit it is the size, not the aliases
     stack: list[list] = [[0, None]]  # [nodes so far, anchor] of each open collection; the bottom is the stream
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.CollectionStartEvent):
             stack.append([1, event.anchor])
+            written += 1
             if len(stack) - 1 > MAX_DEPTH:
                 raise ValueError(f"nested more than {MAX_DEPTH} levels deep (line {event.start_mark.line + 1})")
             continue
@@ -52,6 +54,7 @@ def check_limits(text: str) -> None:
             count, anchor = stack.pop()
         elif isinstance(event, yaml.ScalarEvent):
             count, anchor = 1, event.anchor
+            written += 1
         elif isinstance(event, yaml.AliasEvent):
             count, anchor = sizes.get(event.anchor, 1), None
         else:
@@ -59,10 +62,15 @@ def check_limits(text: str) -> None:
         if anchor is not None:
             sizes[anchor] = count
         stack[-1][0] += count
+        if stack[-1][0] > MAX_NODES and written > MAX_NODES:
+            raise ValueError(
+                f"holds more than {MAX_NODES} values (line {event.start_mark.line + 1}), far more than any "
+                "configuration"
+            )
         if stack[-1][0] > MAX_NODES:
             raise ValueError(
                 f"expands to more than {MAX_NODES} values once its aliases (*name) are resolved (line "
-                f"{event.start_mark.line + 1}): an alias bomb, or a file far larger than any configuration"
+                f"{event.start_mark.line + 1}): an alias bomb"
             )
 
 

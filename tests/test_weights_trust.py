@@ -4,7 +4,9 @@ needs unsafe deserialisation are refused, with the file named, when loaded and w
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,21 @@ def test_keras_files_load_in_safe_mode(copy):
     (copy / "card.json").write_text(json.dumps(card))
     with pytest.raises(ValueError, match="(?i)lambda"):
         pretrained.load(str(copy))
+
+
+@pytest.mark.parametrize("how", ["edited in place", "replaced"])
+def test_a_file_changed_after_it_was_hashed_is_hashed_again_even_with_its_old_size_and_mtime(copy, how):
+    path = copy / "decoder.keras"
+    assert pretrained.file_problems(str(copy)) == []  # its digest is now remembered
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    time.sleep(0.05)  # past the file system's timestamp tick, so that the change time moves
+    if how == "replaced":
+        (copy / "new.keras").write_bytes(bytes(data))
+        os.replace(copy / "new.keras", path)
+    else:
+        path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as when it was hashed
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert any(f"{path} does not match the sha256" in p for p in pretrained.file_problems(str(copy)))

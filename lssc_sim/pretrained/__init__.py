@@ -99,14 +99,16 @@ def file_problems(weights: str) -> list[str]:
 
 
 def _sha256(path: Path) -> str:
-    """:func:`file_sha256`, remembered per (path, size, modification time): a scenario names the same weights
-    in many systems, and validation stays fast."""
+    """:func:`file_sha256`, remembered per (path, size, modification time, inode, change time): a scenario
+    names the same weights in many systems, and validation stays fast."""
     stat = path.stat()
-    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
 
 
 @functools.lru_cache(maxsize=64)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+def _sha256_of(path: str, size: int, mtime_ns: int, inode: int, ctime_ns: int) -> str:
+    # size and mtime alone miss a same-size file put back with its old mtime (os.utime); a replaced file has
+    # another inode, and any write or utime moves ctime, which no user can set back
     return file_sha256(path)
 
 

@@ -319,7 +319,7 @@ def evaluate(
     """
     model = model_or_path
     if not isinstance(model, keras.Model):
-        model = keras.saving.load_model(model_or_path)
+        model = keras.saving.load_model(model_or_path, safe_mode=True)  # no deserialised Python code
     images, masks, num_classes, ignore = _arrays(dataset_spec)
     cm = confusion(with_snr(model, snr_db), images, masks, num_classes, ignore, batch_size)
     return {"miou": cm.miou(), "per_class_iou": cm.iou().tolist(), "pixel_accuracy": cm.pixel_accuracy()}

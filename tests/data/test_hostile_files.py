@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lssc_sim.data import DATASETS, DatasetSpec
 from lssc_sim.data.folders import MAX_PIXELS
-from lssc_sim.engine.scenario import ScenarioError, scenario_from_dict
+from lssc_sim.engine.scenario import QUICK_NUM_IMAGES, ScenarioError, scenario_from_dict
 
 
 @pytest.fixture
@@ -77,3 +78,31 @@ def test_a_mask_of_the_wrong_size_is_refused_by_name(root):
     with pytest.raises(ScenarioError, match=rf"image '{root / 'images' / 'im1.png'}' is 48x40 but its mask '{mask}' "
                                             "is 47x40"):  # fmt: skip
         _load(root)
+
+
+def test_quick_checks_the_images_its_own_subset_reads(tmp_path):
+    """--quick draws a subset of QUICK_NUM_IMAGES that is not inside the full run's: that is the one checked."""
+    for i in range(30):
+        for folder in ("images", "masks"):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            Image.fromarray(np.full((8, 8), i % 2, np.uint8)).save(tmp_path / folder / f"im{i:02d}.png")
+    folder = DATASETS.get("folder")
+    for seed in range(100):  # the first seed whose quick subset reads an image the full subset does not
+        full, quick = (
+            DatasetSpec(name="folder", path=str(tmp_path), num_images=n, image_size=32, seed=seed)
+            for n in (20, QUICK_NUM_IMAGES)
+        )
+        only_quick = set(folder.select(folder.pairs(quick), quick)) - set(folder.select(folder.pairs(full), full))
+        if only_quick:
+            break
+    victim = sorted(only_quick)[0][0]
+    victim.write_bytes(b"")
+    raw = {
+        "name": "hostile",
+        "dataset": full.model_dump(),
+        "systems": {"u": {"kind": "ber", "max_bits": 2400}},
+        "sweep": {"snr_db": [0]},
+    }
+    assert scenario_from_dict(raw, "hostile.yaml").spec.dataset.num_images == 20  # the full run never reads it
+    with pytest.raises(ScenarioError, match=rf"'{victim}' is empty \(0 bytes\)"):
+        scenario_from_dict(raw, "hostile.yaml", quick=True)

@@ -111,6 +111,12 @@ def test_deep_nesting_and_huge_files_are_refused(tmp_path):
     huge.write_text("name: x\n#" + "x" * (1 << 20) + "\n")
     with pytest.raises(ScenarioError, match=rf"{huge}: \d+ bytes; a configuration file is at most 1048576 bytes"):
         load_scenario(huge)
+    many = tmp_path / "many.yaml"  # under 1 MiB, no alias, but more values than the limit: the message says so
+    many.write_text("name: x\nsweep: {snr_db: [" + ", ".join(["0"] * 150_000) + "]}\n")
+    assert many.stat().st_size < 1 << 20
+    with pytest.raises(ScenarioError, match=rf"{many}: holds more than 100000 values \(line 2\)") as err:
+        load_scenario(many)
+    assert "alias" not in str(err.value)
 
 
 def test_anchors_and_merge_keys_of_ordinary_scenarios_still_load(tmp_path):

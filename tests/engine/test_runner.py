@@ -141,8 +141,11 @@ def test_cli_plot_only_quick_and_list(tmp_path, capsys, monkeypatch):
     assert png.is_file() and (out / "ber_vs_snr.pdf").is_file()
     stored = sorted(p.read_text() for p in (out / "points").glob("*.json"))
     png.unlink()
+    reports = [out / "report.md", out / "report.html"]
+    for report in reports:
+        report.unlink()
     assert main([str(path), "--quick", "--plot-only"]) == 0
-    assert png.is_file()
+    assert png.is_file() and all(report.is_file() for report in reports)
     assert sorted(p.read_text() for p in (out / "points").glob("*.json")) == stored
     assert main(["--list"]) == 0
     listing = capsys.readouterr().out

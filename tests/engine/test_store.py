@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,29 @@ def test_the_lock_is_released_after_a_run_and_is_not_reentrant_across_processes(
         code = f"from lssc_sim.engine.lock import folder_lock\nwith folder_lock({str(tmp_path)!r}): pass"
         child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert child.returncode != 0 and "FolderBusy" in child.stderr and f"pid {os.getpid()}" in child.stderr
+
+
+def test_the_lock_is_not_reentrant_across_threads_of_one_process(tmp_path):
+    """A second run from another thread (a notebook) is refused, not nested; the holding thread still nests."""
+    outcome = []
+
+    def second_run():
+        try:
+            with folder_lock(tmp_path):
+                outcome.append("went ahead")
+        except FolderBusy as exc:
+            outcome.append(str(exc))
+
+    with folder_lock(tmp_path):
+        with folder_lock(tmp_path):  # the same thread: nested use
+            thread = threading.Thread(target=second_run)
+            thread.start()
+            thread.join()
+    assert len(outcome) == 1 and outcome[0].startswith(f"{tmp_path} is in use by another run (pid {os.getpid()} ")
+    thread = threading.Thread(target=second_run)  # released by the first thread: the second takes it
+    thread.start()
+    thread.join()
+    assert outcome[1] == "went ahead"
 
 
 def test_stale_points_are_listed_and_pruned(scenario_path, tmp_path, capsys):

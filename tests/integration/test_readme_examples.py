@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from lssc_sim.engine.results import read_csv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +42,11 @@ def test_the_override_example_runs_as_written(tmp_path):
     figures = [Path(x.removeprefix("figure: ")).name for x in done.stdout.splitlines() if x.startswith("figure: ")]
     report = (out / "report.md").read_text()
     assert len(figures) == 6 and all(f"({name})" in report or f"(<{name}>)" in report for name in figures)
+    scenario = next(a for a in argv if a.endswith(".yaml"))
+    plots = yaml.safe_load((tmp_path / scenario).read_text())["plots"]
+    shown = re.findall(r"!\[[^\]]*\]\(<?([^)>]+)>?\)", report)
+    for plot in plots:  # a plot that silently draws nothing leaves no figure of its name in the report
+        assert any(Path(name).name.startswith(plot) for name in shown), f"{plot} missing from the report: {shown}"
 
 
 def test_the_python_example_runs_as_written(tmp_path):
