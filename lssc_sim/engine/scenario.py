@@ -98,10 +98,16 @@ class ScenarioSpec(_Strict):
         return _known_names(value, sorted(PLOT_KINDS))
 
 
+def _channel_name(channel: Any) -> str | None:
+    """The name of a ``sweep.channel`` entry (a name or a mapping with ``name``); None when it has none."""
+    name = channel if isinstance(channel, str) else channel.get("name") if isinstance(channel, dict) else None
+    return name if isinstance(name, str) else None
+
+
 def _noiseless(channel: str | dict[str, Any]) -> bool:
     """Whether a channel entry names a noiseless channel (unknown names are reported elsewhere)."""
-    name = channel if isinstance(channel, str) else channel.get("name") if isinstance(channel, dict) else None
-    return isinstance(name, str) and name in CHANNELS and CHANNELS.get(name).noiseless
+    name = _channel_name(channel)
+    return name is not None and name in CHANNELS and CHANNELS.get(name).noiseless
 
 
 def _known_names(value: list[str], known: list[str]) -> list[str]:
@@ -131,7 +137,7 @@ class Point:
             if name != "name":
                 row[f"channel.{name}"] = value
         row["modulation"] = self.modulation or ""
-        row.update(flatten(self.config.model_dump(mode="json", exclude={"kind", "sweep", "snr_db"})))
+        row.update(flatten(self.config.model_dump(mode="json", exclude={"kind", "sweep", "snr_db", "channels"})))
         return row
 
 
@@ -161,6 +167,8 @@ class Scenario:
         for label, config in self.systems.items():
             for resolved in system_variants(config):
                 values = [axis_values[a] if a in resolved.axes else [None] for a in AXES]
+                if "channel" in resolved.axes and resolved.channels is not None:
+                    values[1] = [c for c in values[1] if c["name"] in resolved.channels]
                 if "snr_db" in resolved.axes and resolved.snr_db is not None:
                     values[0] = snr_values(resolved.snr_db)
                 seen = set()
@@ -193,7 +201,8 @@ def _with_key(point: Point, scenario: Scenario) -> Point:
         if point.config.needs_dataset and scenario.spec.dataset
         else None,
         "system": point.system,
-        "config": point.config.model_dump(mode="json", exclude={"sweep"}),
+        # sweep and channels choose which Points exist, not what one of them gives
+        "config": point.config.model_dump(mode="json", exclude={"sweep", "channels"}),
         "snr_db": point.snr_db if not math.isnan(point.snr_db) else None,
         "channel": point.channel,
         "modulation": point.modulation,
@@ -261,6 +270,7 @@ def scenario_from_dict(
         if config is not None and spec is not None:
             problems += [f"{path}: systems.{label}.{m}" for m in _modulation_problems(config, spec.sweep.modulation)]
             problems += [f"{path}: {m}" for m in _noiseless_problems(label, config, spec.sweep.channel)]
+            problems += [f"{path}: systems.{label}.{m}" for m in _chosen_channel_problems(config, spec.sweep.channel)]
         if config is not None:
             systems[label] = _quick_system(config) if quick else config
     kinds = {
@@ -270,12 +280,18 @@ def scenario_from_dict(
     }
     plots = raw.get("plots") if isinstance(raw.get("plots"), list) else []
     problems += [f"{path}: {m}" for m in _plot_problems(plots, kinds)]
+    if "bler_vs_ebno" in plots and not problems and not any(_coded_ber(c) for c in systems.values()):
+        problems.append(
+            f"{path}: plots[{plots.index('bler_vs_ebno')}]: 'bler_vs_ebno' draws coded ber systems (a fec "
+            "section); every ber system here is uncoded (remove the plot, or give a system a fec section)"
+        )
     anchor = raw.get("bd_anchor")
     if isinstance(anchor, str) and entries and anchor not in entries:
         problems.append(f"{path}: bd_anchor: expected one of the system labels {sorted(entries)}, found {anchor!r}")
     if dataset is not None:
         try:
-            DATASETS.get(dataset.name).check(dataset)
+            # --quick draws its own random subset (not inside the full one): check the images the run reads
+            DATASETS.get(dataset.name).check(_quick_dataset(dataset) if quick else dataset)
         except (ValueError, OSError) as exc:
             problems.append(f"{path}: dataset: {exc}")
     if problems:
@@ -352,11 +368,29 @@ def _noiseless_problems(label: str, config: SystemConfig, channels: list[Any]) -
     if "channel" not in config.axes or config.ideal_channel:
         return []
     return [
-        f"sweep.channel[{i}]: the noiseless channel {c if isinstance(c, str) else c.get('name')!r} does not apply "
+        f"sweep.channel[{i}]: the noiseless channel {_channel_name(c)!r} does not apply "
         f"to system {label!r} ({config.kind}); expected a channel with noise (it applies to image systems)"
         for i, c in enumerate(channels)
-        if _noiseless(c)
+        if _noiseless(c) and (config.channels is None or _channel_name(c) in config.channels)
     ]
+
+
+def _chosen_channel_problems(config: SystemConfig, channels: list[Any]) -> list[str]:
+    """A system's ``channels`` that name no swept channel, or that select none."""
+    if config.channels is None:
+        return []
+    swept = list(dict.fromkeys(n for n in map(_channel_name, channels) if n is not None))
+    unknown = [n for n in config.channels if n not in swept]
+    if unknown:
+        return [f"channels: expected names among the scenario's swept channels {swept}, found {unknown}"]
+    if not config.channels:
+        return [f"channels: selects none of the swept channels {swept}; expected at least one (or no key: all)"]
+    return []
+
+
+def _coded_ber(config: SystemConfig) -> bool:
+    """Whether any variant of ``config`` is a ``ber`` system with a code (the BLER plot draws only those)."""
+    return any(v.kind == "ber" and getattr(v, "fec", None) is not None for v in system_variants(config))
 
 
 def _plot_problems(plots: list[str], kinds: set[str]) -> list[str]:
@@ -387,7 +421,10 @@ def _quick_spec(spec: ScenarioSpec) -> ScenarioSpec:
     sweep = spec.sweep.model_copy(update={"snr_db": None if snr is None else thin(snr, QUICK_SNR_POINTS)})
     update: dict[str, Any] = {"sweep": sweep}
     if spec.dataset is not None:
-        update["dataset"] = spec.dataset.model_copy(
-            update={"num_images": min(spec.dataset.num_images, QUICK_NUM_IMAGES)}
-        )
+        update["dataset"] = _quick_dataset(spec.dataset)
     return spec.model_copy(update=update)
+
+
+def _quick_dataset(dataset: DatasetSpec) -> DatasetSpec:
+    """The dataset a ``--quick`` run reads: at most ``QUICK_NUM_IMAGES`` images."""
+    return dataset.model_copy(update={"num_images": min(dataset.num_images, QUICK_NUM_IMAGES)})

@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import csv
 import io
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from lssc_sim import bounds
 from lssc_sim.engine.results import atomic_write_text
-from lssc_sim.plots.base import PLOTS, SMALL, Row, Style, draw, panels, place_legend, plt, set_titles, uses_text, wrap
+from lssc_sim.plots.base import PLOTS, SMALL, Row, Style, draw, panels, place_legend, plt, set_titles, wrap
 from lssc_sim.plots.image import images_note, snr_rows, system_label
 from lssc_sim.plots.lines import LineStyles
 
 KINDS = ("digital_image", "semantic", "digital_adaptive")
 BANDWIDTH_SNRS_DB = (0.0, 10.0, 20.0)  # miou_vs_bandwidth draws the grid SNRs nearest these
+MAX_DENOMINATOR = 32  # a budget written as a fraction: 1/16 is one, 0.41 (41/100) is not
 DIGITAL = {"color": "k", "marker": "s", "ls": "-", "mfc": "none"}
 ADAPTIVE = {"color": "C3", "marker": "D", "ls": "-."}
 IDEAL = {"color": "k", "ls": (0, (6, 2)), "lw": 1.7}  # black and thick: no line of the cycle looks like it
@@ -68,8 +70,45 @@ GENIE_NOTE = (
 )
 
 
-def digital_label(budget: float, configurations: int) -> str:
-    return f"best digital ≤ {uses_text(budget)} (best of {configurations} swept)"
+def budget_number(budget: float) -> str:
+    """A budget as its legend writes it: a simple fraction where it is one (``1/16``, ``1/2``), else a number
+    (``4``, ``15``, ``2.5``, ``0.41``)."""
+    value = float(budget)
+    if value >= 1 or value <= 0:
+        return f"{value:.3g}"
+    simple = Fraction(value).limit_denominator(MAX_DENOMINATOR)
+    # exact at the 4 significant digits budgets are kept to (bounds.budget_of): 0.3333 is 1/3
+    return f"{simple.numerator}/{simple.denominator}" if f"{float(simple):.4g}" == f"{value:.4g}" else f"{value:.2g}"
+
+
+def budget_text(budget: float) -> str:
+    """``1/16 ch. uses/px``, ``15 ch. uses/px`` (:func:`budget_number`)."""
+    return f"{budget_number(budget)} ch. uses/px"
+
+
+def digital_label(budget: float, configurations: list[int]) -> str:
+    """The envelope's entry in a budget's legend, which the channels share: ``configurations`` fit the budget
+    on each (a range where they differ)."""
+    low, high = min(configurations), max(configurations)
+    return f"best digital ≤ {budget_text(budget)} (best of {low if low == high else f'{low}-{high}'} swept)"
+
+
+def _listed(items: list[str]) -> str:
+    """``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def envelope_label(counts: dict[str, dict[float, int]]) -> str:
+    """The staircase's legend entry: how many swept configurations fit each budget (``counts``: channel ->
+    budget -> configurations). One entry serves every panel, so where the channels differ it gives the range."""
+    per_channel = {tuple(c.items()) for c in counts.values()}
+    if len(per_channel) == 1:
+        (pairs,) = per_channel
+        ns = _listed([str(n) for _, n in pairs])
+        within = _listed([budget_number(b) for b, _ in pairs])
+        return f"best digital within the budget: best of {ns} swept configurations within {within} ch. uses/px"
+    ns = [n for c in counts.values() for n in c.values()]
+    return f"best digital within the budget: best of {min(ns)}-{max(ns)} swept configurations within each budget"
 
 
 def adaptive_label(row: Row) -> str:
@@ -77,7 +116,7 @@ def adaptive_label(row: Row) -> str:
 
 
 def ideal_label(budget: float | None = None) -> str:
-    at = f" at {uses_text(budget)}" if budget is not None else ""
+    at = f" at {budget_text(budget)}" if budget is not None else ""
     return f"ideal separate scheme{at} (bound for these codecs)"
 
 
@@ -139,6 +178,7 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
     fig, axes, panel_style = _grid(len(by_channel), len(budgets), style)
     legend_in = 0.85 * float(panel_style["width_in"])
     names = []
+    counts = {b: [bounds.digital_envelope(p, b)[1] for p in by_channel.values()] for b in budgets}
     for i, (channel, panel_rows) in enumerate(by_channel.items()):
         digital = [r for r in panel_rows if r["kind"] == "digital_image"]
         snrs = np.array(sorted({float(r["snr_db"]) for r in panel_rows}))
@@ -149,12 +189,13 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
                 label = f"{line[0]['system']} (semantic, analog)"
                 xs, ys = [float(r["snr_db"]) for r in line], [float(r["miou"]) for r in line]
                 ax.plot(xs, ys, **styles.look(line[0]), label=label)
-            winners, count = bounds.digital_envelope(digital, budget)
+            winners, _ = bounds.digital_envelope(digital, budget)
             if winners:
                 xs = [float(r["snr_db"]) for r in winners]
-                ax.plot(xs, [float(r["miou"]) for r in winners], **DIGITAL, label=digital_label(budget, count))
+                label = digital_label(budget, counts[budget])
+                ax.plot(xs, [float(r["miou"]) for r in winners], **DIGITAL, label=label)
             else:
-                ax.plot([], [], **DIGITAL, label=f"no swept digital configuration fits {uses_text(budget)}")
+                ax.plot([], [], **DIGITAL, label=f"no swept digital configuration fits {budget_text(budget)}")
             adaptive = [r for r in panel_rows if bounds.at_budget(budget, "digital_adaptive")(r)]
             for system in dict.fromkeys(r["system"] for r in adaptive):
                 line = sorted((r for r in adaptive if r["system"] == system), key=lambda r: float(r["snr_db"]))
@@ -168,7 +209,7 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
             _clean_line(ax, digital)
             ax.grid(True, alpha=0.3)
             ax.set_ylim(0, 1.02)
-            names.append(f"{channel} · budget {uses_text(budget)}")
+            names.append(f"{channel} · budget {budget_text(budget)}")
             if i == len(by_channel) - 1:  # one legend per budget, under its column (the channels share it)
                 ax.set_xlabel("SNR $E_s/N_0$ (dB)")
                 entries = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
@@ -202,7 +243,14 @@ def bandwidth_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | 
     notes = [images_note(measured), GENIE_NOTE] + ([] if curve else [NO_CURVE_NOTE])
     fig, axes, panel_style = _grid(len(by_channel), len(snr_grid), style)
     names = []
-    total = len({bounds.configuration(r) for r in measured if r["kind"] == "digital_image"})
+    budgets = bounds.budgets(semantic)
+    # one legend for every panel: the budgets and the configurations within each, counted over each channel's SNRs
+    counts = {
+        channel: {b: bounds.digital_envelope(panel_rows, b)[1] for b in budgets}
+        for channel, panel_rows in by_channel.items()
+    }
+    semantic_label = f"semantic codecs at their budgets ({_listed([budget_number(b) for b in budgets])} ch. uses/px)"
+    targets = sorted({bounds.budget_of(r) for r in measured if r["kind"] == "digital_adaptive"} - {None})
     for i, (channel, panel_rows) in enumerate(by_channel.items()):
         digital = [r for r in panel_rows if r["kind"] == "digital_image"]
         for j, snr in enumerate(snr_grid):
@@ -214,12 +262,13 @@ def bandwidth_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | 
                 [float(r["miou"]) for r in sem],
                 "o-",
                 color="C0",
-                label="semantic codecs at their budgets: " + ", ".join(r["system"] for r in sem),
+                label=semantic_label,
             )
             adaptive = sorted((r for r in at if r["kind"] == "digital_adaptive"), key=bounds.budget_of)
             if adaptive:
                 xs = [bounds.budget_of(r) for r in adaptive]
-                label = f"adaptive digital at its budgets ({adaptive[0]['codec']}, measured MCS table)"
+                at_budgets = _listed([budget_number(b) for b in targets])
+                label = f"adaptive digital at {at_budgets} ch. uses/px ({adaptive[0]['codec']}, measured MCS table)"
                 ys = [float(r["miou"]) for r in adaptive]
                 ax.plot(xs, ys, **ADAPTIVE, label=label)
                 over = [(x, y) for x, y, r in zip(xs, ys, adaptive, strict=True) if not bounds.within(r, x)]
@@ -230,7 +279,7 @@ def bandwidth_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | 
             if xs:
                 ys = [float(w[0]["miou"]) for w in best if w]
                 ax.step([*xs, budget_axis[-1]], [*ys, ys[-1]], where="post", color="k", lw=1.2)
-                ax.plot([], [], color="k", label=f"best digital within the budget (best of {total} swept)")
+                ax.plot([], [], color="k", label=envelope_label(counts))
             if curve is not None:
                 ideal = [bounds.separate_scheme_miou(curve, b, snr, panel_rows[0], pixels) for b in budget_axis]
                 ax.plot(budget_axis, [np.nan if v is None else v for v in ideal], **IDEAL, label=ideal_label())
@@ -309,7 +358,7 @@ def winners_markdown(table: list[dict], title: str) -> str:
         groups.setdefault((row["channel"], row["budget_channel_uses_per_pixel"]), []).append(row)
     for (channel, budget), group in groups.items():
         lines += [
-            f"## {channel}, budget {uses_text(budget)} ({group[0]['configurations']} configurations fit)",
+            f"## {channel}, budget {budget_text(budget)} ({group[0]['configurations']} configurations fit)",
             "",
             "| SNR (dB) | winner | ch. uses/px | mIoU winner | mIoU semantic | mIoU ideal separate | mIoU adaptive |",
             "|---|---|---:|---:|---:|---:|---:|",

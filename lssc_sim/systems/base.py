@@ -92,6 +92,10 @@ class SystemConfig(BaseModel):
     snr_db: SnrAxis | None = Field(
         default=None, description="this system's own SNR axis (dB), replacing the scenario's sweep.snr_db"
     )
+    channels: list[str] | None = Field(
+        default=None,
+        description="run this system over only these of the scenario's channels, by name (default: all)",
+    )
 
     axes: ClassVar[frozenset[str]] = frozenset({"snr_db", "channel"})
     needs_dataset: ClassVar[bool] = False

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -247,3 +250,64 @@ def test_noiseless_points_have_no_snr_and_no_modulation(tmp_path):
     assert len(by_channel[("jpeg", "ideal")]) == 2 and len(by_channel[("jpeg", "awgn")]) == 2 * 2 * 2
     assert len(by_channel[("lssc", "ideal")]) == 1 and len(by_channel[("lssc", "awgn")]) == 2
     assert len(load_scenario(write(tmp_path, IDEAL), quick=True).points()) == 3
+
+
+MIXED = IDEAL.replace("[ideal]", "[ideal, awgn]") + "  snr_db: [0, 5]\n"
+
+
+def test_keys_of_scenarios_without_channels_are_unchanged():
+    """Keys recorded before systems could name their ``channels``: the key only changes with a Point's result,
+    so the finished Points of every existing scenario are still found."""
+    assert scenario_from_dict(yaml.safe_load(VALID)).points()[0].key == "4b0d7f23d5b91ef4"  # ber, awgn, 0 dB
+    assert scenario_from_dict(yaml.safe_load(MIXED)).points()[0].key == "cd822f9894569b4a"  # jpeg, ideal
+
+
+def test_a_system_runs_over_only_its_channels_and_keeps_its_keys():
+    full = scenario_from_dict(yaml.safe_load(MIXED)).points()
+    data = yaml.safe_load(MIXED)
+    data["systems"]["jpeg"]["channels"] = ["ideal"]
+    data["systems"]["lssc"]["channels"] = ["ideal", "awgn"]  # every channel: the same Points as without the key
+    chosen = scenario_from_dict(data).points()
+    assert {(p.system, p.channel["name"]) for p in chosen} == {("jpeg", "ideal"), ("lssc", "ideal"), ("lssc", "awgn")}
+    assert [p.key for p in chosen] == [p.key for p in full if p.system == "lssc" or p.channel["name"] == "ideal"]
+    assert "channels" not in chosen[0].params()  # results.csv: the channel column already says which
+
+
+@pytest.mark.parametrize(
+    "channels, expected",
+    [
+        (["rayleight"], ["systems.uncoded.channels", "'rayleight'", "['awgn', 'rayleigh']"]),
+        ([], ["systems.uncoded.channels", "selects none", "['awgn', 'rayleigh']"]),
+    ],
+)
+def test_channels_outside_the_sweep_are_refused(tmp_path, channels, expected):
+    path = write(tmp_path, mutate(lambda d: d["systems"]["uncoded"].update(channels=channels)))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert all(part in message for part in [str(path), *expected]), message
+
+
+def test_a_noiseless_channel_outside_a_system_channels_is_not_its_problem():
+    def edit(d):
+        d["sweep"]["channel"] = ["ideal", "awgn"]
+        d["systems"]["uncoded"]["channels"] = ["awgn"]
+
+    with pytest.raises(ScenarioError) as info:  # the ldpc system still runs over ideal, where ber has nothing
+        scenario_from_dict(yaml.safe_load(mutate(edit)))
+    assert "'ldpc' (ber)" in str(info.value) and "'uncoded'" not in str(info.value)
+    mutate_both = mutate(lambda d: (edit(d), d["systems"]["ldpc"].update(channels=["awgn"])))
+    points = scenario_from_dict(yaml.safe_load(mutate_both)).points()
+    assert {p.channel["name"] for p in points} == {"awgn"}
+
+
+def test_choosing_channels_imports_no_tensorflow():
+    code = (
+        "import sys, yaml\nfrom lssc_sim.engine.scenario import scenario_from_dict\n"
+        f"data = yaml.safe_load({MIXED!r})\ndata['systems']['jpeg']['channels'] = ['ideal']\n"
+        "scenario_from_dict(data).points()\n"
+        "print('heavy', sorted(m for m in ('tensorflow', 'sionna', 'keras') if m in sys.modules))"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert "heavy []" in out.stdout, out.stdout + out.stderr

@@ -65,6 +65,13 @@ def test_a_plot_that_draws_none_of_the_systems_is_refused():
         scenario_from_dict({**BER, "plots": ["ber_vs_snr", "miou_vs_snr"]})
 
 
+def test_the_bler_plot_without_a_coded_ber_system_is_refused():
+    with pytest.raises(ScenarioError, match=r"plots\[1\]: 'bler_vs_ebno' draws coded ber systems"):
+        scenario_from_dict({**BER, "plots": ["ber_vs_ebno", "bler_vs_ebno"]})
+    coded = {**BER, "systems": {**BER["systems"], "c": {"kind": "ber", "fec": {"rate": 0.5}}}}
+    scenario_from_dict({**coded, "plots": ["ber_vs_ebno", "bler_vs_ebno"]})
+
+
 def test_every_problem_is_reported_at_once():
     data = {
         **BER,

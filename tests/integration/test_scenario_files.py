@@ -122,7 +122,11 @@ def test_quick_run_of_bandwidth_matched(tmp_path, monkeypatch):
     assert checked >= 12
     for name in ("miou_vs_snr_matched", "miou_vs_bandwidth"):
         assert (out / f"{name}.png").stat().st_size > 10_000 and (out / f"{name}.pdf").is_file()
-    assert "budget 0.062 ch. uses/px" in (out / "envelope_winners.md").read_text()
+    assert "budget 1/16 ch. uses/px" in (out / "envelope_winners.md").read_text()
+    # JPEG, JPEG 2000 and AVIF run over the ideal channel only: points of the rate curve, not digital chains
+    rate_only = [r for r in rows if r["system"] in ("jpeg", "jpeg2000", "avif")]
+    assert rate_only and {r["channel"] for r in rate_only} == {"ideal"}
+    assert curve.points == len([r for r in rows if r["channel"] == "ideal" and r["kind"] != "semantic"])
 
 
 def test_quick_run_of_the_ofdm_scenarios(tmp_path, monkeypatch):

@@ -59,10 +59,10 @@ def test_matched_figure_has_a_panel_per_channel_and_budget_with_the_three_famili
     axes = fig.axes
     assert len(axes) == 2 * 2
     titles = [ax.get_title().replace("\n", " ") for ax in axes]
-    assert titles[0].startswith("AWGN") and "0.062 ch. uses/px" in titles[0] and "2.0 ch. uses/px" in titles[1]
+    assert titles[0].startswith("AWGN") and "1/16 ch. uses/px" in titles[0] and "2 ch. uses/px" in titles[1]
     legend = " ".join(t.get_text().replace("\n", " ") for ax in axes if ax.get_legend() for t in ax.get_legend().texts)
-    assert "best digital ≤ 2.0 ch. uses/px (best of 4 swept)" in legend  # 0.8 and 3.2 bpp do not fit at r=1/3
-    assert "ideal separate scheme at 0.062 ch. uses/px" in legend and "lssc_small" in legend
+    assert "best digital ≤ 2 ch. uses/px (best of 4 swept)" in legend  # 0.8 and 3.2 bpp do not fit at r=1/3
+    assert "ideal separate scheme at 1/16 ch. uses/px" in legend and "lssc_small" in legend
     # at 2 channel uses per pixel over AWGN the envelope is the best configuration that fits, per SNR
     ax = axes[1]
     envelope = next(line for line in ax.lines if line.get_label().startswith("best digital"))
@@ -89,3 +89,49 @@ def test_winners_table_names_the_winner_and_the_ideal_scheme_bounds_it_over_awgn
     assert all(t["winner"] == "none fits" and t["configurations"] == 0 for t in small)
     assert "| SNR (dB) | winner |" in bandwidth.winners_markdown(table, "t")
     assert bounds.rate_curve(_rows()).points == 3
+
+
+def test_budgets_read_as_simple_fractions_or_numbers():
+    written = {b: bandwidth.budget_number(b) for b in (0.0625, 0.5, 0.3333, 0.75, 0.41, 0.0123, 4.0, 15.0, 2.5)}
+    assert written == {
+        0.0625: "1/16",
+        0.5: "1/2",
+        0.3333: "1/3",  # budgets are kept to 4 significant digits (bounds.budget_of)
+        0.75: "3/4",
+        0.41: "0.41",
+        0.0123: "0.012",
+        4.0: "4",
+        15.0: "15",
+        2.5: "2.5",
+    }
+
+
+def _ideal_only(codec, bpp, miou):
+    """A rate-curve row of a codec run over the ideal channel only (``channels: [ideal]``)."""
+    return {**_digital("ideal", float("nan"), bpp, 0.5, miou), "system": codec, "source.codec": codec, "modulation": ""}
+
+
+def _legend(fig) -> list[str]:
+    return [t.get_text().replace("\n", " ") for legend in fig.legends for t in legend.texts]
+
+
+def test_bandwidth_legend_gives_the_budgets_and_the_configurations_within_each():
+    rows = _rows() + [_ideal_only("jpeg", 0.4, 0.97)]  # on the ideal channel only: a rate point, no configuration
+    with style_context(PlotStyle().resolved()):
+        fig = bandwidth.bandwidth_figure(rows, "t", PlotStyle().resolved())
+    legend = _legend(fig)
+    assert "semantic codecs at their budgets (1/16 and 2 ch. uses/px)" in legend
+    # 1/16 fits nothing; 2 fits 0.2 and 0.8 bpp at both rates (the same over both channels; not jpeg)
+    expected = "best digital within the budget: best of 0 and 4 swept configurations within 1/16 and 2 ch. uses/px"
+    assert expected in legend, legend
+    assert bounds.rate_curve(rows).points == 4 and bounds.rate_curve(rows)(0.4) == 0.97
+
+
+def test_bandwidth_legend_gives_a_range_where_the_channels_differ():
+    rows = [r for r in _rows() if not (r["channel"] == "rayleigh" and r.get("source.bpp") == 0.8)]
+    with style_context(PlotStyle().resolved()):
+        fig = bandwidth.bandwidth_figure(rows, "t", PlotStyle().resolved())
+        matched = bandwidth.matched_figure(rows, "t", PlotStyle().resolved())
+    assert "best of 0-4 swept configurations within each budget" in " ".join(_legend(fig))
+    texts = [t.get_text().replace("\n", " ") for ax in matched.axes if ax.get_legend() for t in ax.get_legend().texts]
+    assert "best digital ≤ 2 ch. uses/px (best of 2-4 swept)" in texts
