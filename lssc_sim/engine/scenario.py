@@ -17,9 +17,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lssc_sim.channels import CHANNELS, make_channel
+from lssc_sim.channels import make_channel
 from lssc_sim.data import DATASETS, DatasetSpec
 from lssc_sim.digital.spec import MODULATIONS
+from lssc_sim.engine.checks import (
+    channel_problems,
+    chosen_channel_problems,
+    coded_ber,
+    modulation_problems,
+    noiseless,
+    noiseless_problems,
+    plot_problems,
+)
 from lssc_sim.engine.variants import flatten, system_variants
 from lssc_sim.plots.catalog import PLOT_KINDS, PlotStyle
 from lssc_sim.snr import SnrAxis, snr_values, thin
@@ -57,7 +66,7 @@ class Sweep(_Strict):
 
     @model_validator(mode="after")
     def _snr_needed(self) -> Sweep:
-        if self.snr_db is None and not all(_noiseless(c) for c in self.channel):
+        if self.snr_db is None and not all(noiseless(c) for c in self.channel):
             raise ValueError("snr_db: expected an SNR axis (a list of dB values or {start, stop, step}); it may be "
                              "left out only when every channel is noiseless (ideal)")  # fmt: skip
         return self
@@ -96,18 +105,6 @@ class ScenarioSpec(_Strict):
     @classmethod
     def _known_plots(cls, value: list[str]) -> list[str]:
         return _known_names(value, sorted(PLOT_KINDS))
-
-
-def _channel_name(channel: Any) -> str | None:
-    """The name of a ``sweep.channel`` entry (a name or a mapping with ``name``); None when it has none."""
-    name = channel if isinstance(channel, str) else channel.get("name") if isinstance(channel, dict) else None
-    return name if isinstance(name, str) else None
-
-
-def _noiseless(channel: str | dict[str, Any]) -> bool:
-    """Whether a channel entry names a noiseless channel (unknown names are reported elsewhere)."""
-    name = _channel_name(channel)
-    return name is not None and name in CHANNELS and CHANNELS.get(name).noiseless
 
 
 def _known_names(value: list[str], known: list[str]) -> list[str]:
@@ -173,7 +170,7 @@ class Scenario:
                     values[0] = snr_values(resolved.snr_db)
                 seen = set()
                 for snr_db, channel, modulation in itertools.product(*values):
-                    if channel is not None and _noiseless(channel):  # no SNR, no modulation: one Point
+                    if channel is not None and noiseless(channel):  # no SNR, no modulation: one Point
                         snr_db, modulation = None, None
                     point = Point(label, resolved, snr_db if snr_db is not None else math.nan, channel, modulation)
                     point = _with_key(point, self)
@@ -260,7 +257,7 @@ def scenario_from_dict(
         problems.append(format_errors(path, exc, raw, ScenarioSpec))
     sweep = raw.get("sweep")
     if isinstance(sweep, dict) and isinstance(sweep.get("channel"), list):
-        problems += [f"{path}: sweep.channel: {m}" for m in _channel_problems(sweep["channel"])]
+        problems += [f"{path}: sweep.channel: {m}" for m in channel_problems(sweep["channel"])]
     dataset = spec.dataset if spec is not None else None
     systems: dict[str, SystemConfig] = {}
     entries = raw.get("systems") if isinstance(raw.get("systems"), dict) else {}
@@ -268,9 +265,9 @@ def scenario_from_dict(
         config, messages = _system(path, label, entry, dataset, spec is not None and spec.dataset is None)
         problems += messages
         if config is not None and spec is not None:
-            problems += [f"{path}: systems.{label}.{m}" for m in _modulation_problems(config, spec.sweep.modulation)]
-            problems += [f"{path}: {m}" for m in _noiseless_problems(label, config, spec.sweep.channel)]
-            problems += [f"{path}: systems.{label}.{m}" for m in _chosen_channel_problems(config, spec.sweep.channel)]
+            problems += [f"{path}: systems.{label}.{m}" for m in modulation_problems(config, spec.sweep.modulation)]
+            problems += [f"{path}: {m}" for m in noiseless_problems(label, config, spec.sweep.channel)]
+            problems += [f"{path}: systems.{label}.{m}" for m in chosen_channel_problems(config, spec.sweep.channel)]
         if config is not None:
             systems[label] = _quick_system(config) if quick else config
     kinds = {
@@ -279,8 +276,8 @@ def scenario_from_dict(
         if isinstance(e, dict) and isinstance(e.get("kind"), str) and e["kind"] in SYSTEMS
     }
     plots = raw.get("plots") if isinstance(raw.get("plots"), list) else []
-    problems += [f"{path}: {m}" for m in _plot_problems(plots, kinds)]
-    if "bler_vs_ebno" in plots and not problems and not any(_coded_ber(c) for c in systems.values()):
+    problems += [f"{path}: {m}" for m in plot_problems(plots, kinds)]
+    if "bler_vs_ebno" in plots and not problems and not any(coded_ber(c) for c in systems.values()):
         problems.append(
             f"{path}: plots[{plots.index('bler_vs_ebno')}]: 'bler_vs_ebno' draws coded ber systems (a fec "
             "section); every ber system here is uncoded (remove the plot, or give a system a fec section)"
@@ -301,21 +298,6 @@ def scenario_from_dict(
     if quick:
         spec = _quick_spec(spec)
     return Scenario(spec, systems, path, quick, tuple(overrides))
-
-
-def _channel_problems(entries: list[Any]) -> list[str]:
-    """One message per bad channel entry (constructing a channel does no TensorFlow work: it checks parameters)."""
-    problems = []
-    for i, entry in enumerate(entries):
-        name = entry if isinstance(entry, str) else entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or name not in CHANNELS:
-            problems.append(f"entry {i}: expected a channel name among {CHANNELS.names()}, found {name!r}")
-            continue
-        try:
-            make_channel(entry)
-        except (TypeError, ValueError) as exc:
-            problems.append(f"entry {i} ({name}): {exc}")
-    return problems
 
 
 def _system(
@@ -344,69 +326,6 @@ def _system(
     for resolved in variants or [config]:
         problems += [f"{path}: {where}: {m}" for m in resolved.check_files(dataset)]
     return (config if not problems else None), list(dict.fromkeys(problems))
-
-
-def _modulation_problems(config: SystemConfig, modulations: list[str]) -> list[str]:
-    """A codeword length ``fec.n`` the swept modulations cannot map into whole symbols (every swept variant)."""
-    if "modulation" not in config.axes:
-        return []
-    problems = []
-    for variant in system_variants(config):
-        n = getattr(getattr(variant, "fec", None), "n", None)
-        for modulation in modulations if n is not None else ():
-            m = MODULATIONS[modulation]
-            if n % m:
-                problems.append(
-                    f"fec.n: {n} bits do not fill whole {modulation} symbols ({m} bits each); "
-                    f"expected a multiple of {m} for sweep.modulation {modulation!r}"
-                )
-    return list(dict.fromkeys(problems))
-
-
-def _noiseless_problems(label: str, config: SystemConfig, channels: list[Any]) -> list[str]:
-    """A noiseless channel swept for a system that has nothing to measure on it (the ``ber`` system)."""
-    if "channel" not in config.axes or config.ideal_channel:
-        return []
-    return [
-        f"sweep.channel[{i}]: the noiseless channel {_channel_name(c)!r} does not apply "
-        f"to system {label!r} ({config.kind}); expected a channel with noise (it applies to image systems)"
-        for i, c in enumerate(channels)
-        if _noiseless(c) and (config.channels is None or _channel_name(c) in config.channels)
-    ]
-
-
-def _chosen_channel_problems(config: SystemConfig, channels: list[Any]) -> list[str]:
-    """A system's ``channels`` that name no swept channel, or that select none."""
-    if config.channels is None:
-        return []
-    swept = list(dict.fromkeys(n for n in map(_channel_name, channels) if n is not None))
-    unknown = [n for n in config.channels if n not in swept]
-    if unknown:
-        return [f"channels: expected names among the scenario's swept channels {swept}, found {unknown}"]
-    if not config.channels:
-        return [f"channels: selects none of the swept channels {swept}; expected at least one (or no key: all)"]
-    return []
-
-
-def _coded_ber(config: SystemConfig) -> bool:
-    """Whether any variant of ``config`` is a ``ber`` system with a code (the BLER plot draws only those)."""
-    return any(v.kind == "ber" and getattr(v, "fec", None) is not None for v in system_variants(config))
-
-
-def _plot_problems(plots: list[str], kinds: set[str]) -> list[str]:
-    """A plot that would draw none of the scenario's system kinds is refused rather than silently skipped."""
-    problems = []
-    for i, name in enumerate(plots):
-        if not isinstance(name, str) or name not in PLOT_KINDS:
-            continue  # reported by the schema
-        drawn = PLOT_KINDS[name]
-        if kinds and not set(drawn) & kinds:
-            either = " or ".join([", ".join(drawn[:-1]), drawn[-1]] if len(drawn) > 1 else drawn)
-            problems.append(
-                f"plots[{i}]: {name!r} draws {either} systems; this scenario has "
-                f"{', '.join(sorted(kinds))} (remove it, or add a system it draws)"
-            )
-    return problems
 
 
 def _quick_system(config: SystemConfig) -> SystemConfig:
