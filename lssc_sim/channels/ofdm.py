@@ -18,7 +18,10 @@ CSI (``csi``):
 
 * ``perfect``: the true ``H`` of every RE;
 * ``ls``: Sionna's :class:`~sionna.phy.ofdm.LSChannelEstimator`, ``y / p`` at the pilots (error variance
-  ``no / |p|^2 = no``) and linear interpolation in frequency and time to the data REs;
+  ``no / |p|^2 = no``) and linear interpolation in frequency and time to the data REs. Its error variance at a
+  data RE is computed here (:meth:`OfdmChannel.ls_error_variance`: the pilots' noise through the interpolation
+  weights, 0.5 ``no`` midway between two pilot symbols and 1.54 ``no`` two symbols beyond them, plus the error of
+  interpolating the channel's own variation); Sionna's estimator reports ``no`` at every RE;
 * ``lmmse``: the same least squares at the pilots, then Sionna's :class:`~sionna.phy.ofdm.LMMSEInterpolator`
   (frequency, then time) with the model's frequency and time covariance matrices, estimated once per channel
   from 4,096 noise-free slots drawn with a fixed seed (the Point's random stream is left untouched).
@@ -177,7 +180,6 @@ class OfdmChannel(Channel):
                 self.channel_model(), grid, add_awgn=True, normalize_channel=False, return_channel=True
             ),
             "data": np.flatnonzero(mask == 0).astype(np.int32),
-            "pilots": np.flatnonzero(mask == 1).astype(np.int32),
         }
         if self.csi != "perfect":
             interpolator = None
@@ -187,6 +189,46 @@ class OfdmChannel(Channel):
                 time, freq = self.covariances()
                 interpolator = LMMSEInterpolator(grid.pilot_pattern, time, freq, order="f-t")
             self._built["estimator"] = LSChannelEstimator(grid, interpolation_type="lin", interpolator=interpolator)
+        if self.csi == "ls":
+            self._built["ls_error"] = self.ls_error_variance()
+
+    def ls_error_variance(self) -> tuple[np.ndarray, np.ndarray]:
+        """Error variance of least squares with linear interpolation at every RE of a slot: ``a * no + b``.
+
+        The estimate at RE ``r`` is a fixed linear combination of the pilots' LS estimates,
+        ``h_hat_r = sum_j A_rj (h_j + n_j / p_j)``, so its error has two parts: the pilots' noise through the
+        weights, ``a_r = sum_j |A_rj|^2 / |p_j|^2`` (1 at a pilot, 0.5 midway between two pilot symbols, 1.54
+        two symbols beyond the last), and the error of interpolating the channel's own variation,
+        ``b_r = R_rr - 2 Re sum_j conj(A_rj) R_rj + (A R_PP A^H)_rr`` (0 at a pilot), with ``R`` the model's
+        covariance over the slot's REs: the Kronecker product of the time and frequency covariances of
+        :meth:`covariances`, as the LMMSE interpolator assumes. ``A`` is read from Sionna's linear interpolator
+        itself, one unit pilot at a time, so any pilot pattern is covered. (Sionna's estimator interpolates the
+        pilots' ``no`` instead and reports ``no`` at every RE, however far from the pilots.)
+
+        Returns
+        -------
+        a, b : numpy.ndarray
+            ``[num_ofdm_symbols * fft_size]`` float32 each, REs in row-major order (OFDM symbol, subcarrier).
+        """
+        import tensorflow as tf
+        from sionna.phy.ofdm import LinearInterpolator
+
+        pattern = self.resource_grid().pilot_pattern
+        pilots = np.asarray(pattern.pilots)[0, 0]  # [pilot REs], in the row-major order of the mask
+        count = pilots.shape[0]
+        unit = tf.reshape(tf.eye(count, dtype=tf.complex64), [count, 1, 1, 1, 1, count])
+        with tf.init_scope():
+            weights, _ = LinearInterpolator(pattern)(unit, tf.zeros(unit.shape, tf.float32))
+        A = np.asarray(weights, np.complex128).reshape(count, -1).T  # [REs, pilot REs]
+        noise = np.sum(np.abs(A) ** 2 / np.maximum(np.abs(pilots) ** 2, 1e-12), axis=1)
+        time, freq = (np.asarray(c, np.complex128) for c in self.covariances())
+        # kron(time, freq) counts the channel's power twice (each factor is normalised to it): divide it once
+        R = np.kron(time, freq) / np.mean(np.diag(time).real)
+        mask = np.asarray(pattern.mask)[0, 0].reshape(-1) == 1
+        cross = np.sum(np.conj(A) * R[:, mask], axis=1)
+        spread = np.sum((A @ R[np.ix_(mask, mask)]) * np.conj(A), axis=1)
+        model = np.maximum(np.diag(R).real - 2 * cross.real + spread.real, 0.0)
+        return noise.astype(np.float32), model.astype(np.float32)
 
     def covariances(self) -> tuple[tf.Tensor, tf.Tensor]:
         """The model's time ``[symbols, symbols]`` and frequency ``[fft, fft]`` covariance matrices (complex64),
@@ -196,14 +238,16 @@ class OfdmChannel(Channel):
             import tensorflow as tf
             from sionna.phy.channel import GenerateOFDMChannel
 
-            with isolated_tf_rng(COVARIANCE_SEED):
+            freq = tf.zeros([self.fft_size] * 2, tf.complex64)
+            time = tf.zeros([self.num_ofdm_symbols] * 2, tf.complex64)
+            with isolated_tf_rng(COVARIANCE_SEED), tf.init_scope():
                 generate = GenerateOFDMChannel(self.channel_model(), self.resource_grid(), normalize_channel=False)
-                h = generate(COVARIANCE_SLOTS)
-            h = h[:, 0, 0, 0, 0]  # [slots, symbols, fft]
+                for _ in range(COVARIANCE_SLOTS // CHUNK_SLOTS):  # in chunks: every path at every RE is large
+                    h = generate(CHUNK_SLOTS)[:, 0, 0, 0, 0]  # [slots, symbols, fft]
+                    freq += tf.einsum("bsk,bsl->kl", h, tf.math.conj(h))
+                    time += tf.einsum("bsk,btk->st", h, tf.math.conj(h))
             n = tf.cast(COVARIANCE_SLOTS, tf.complex64)
-            freq = tf.einsum("bsk,bsl->kl", h, tf.math.conj(h)) / (n * self.num_ofdm_symbols)
-            time = tf.einsum("bsk,btk->st", h, tf.math.conj(h)) / (n * self.fft_size)
-            self._covariances = (time, freq)
+            self._covariances = (time / (n * self.fft_size), freq / (n * self.num_ofdm_symbols))
         return self._covariances
 
     def resource_grid(self) -> Any:
@@ -257,8 +301,20 @@ class OfdmChannel(Channel):
         y_d, h_d = frames(y[:, 0, 0]), frames(h[:, 0, 0, 0, 0])
         if not estimate or self.csi == "perfect":
             return tf.ensure_shape(y_d, x.shape), tf.ensure_shape(h_d, x.shape), None, None
+        h_hat, err_var = self._estimate(y, no_slots)
+        return y_d, h_d, frames(h_hat), frames(err_var)
+
+    def _estimate(self, y: tf.Tensor, no_slots: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The estimate of ``H`` and its error variance at every RE of the slots ``y``, ``[slots, sym * fft]``."""
+        import tensorflow as tf
+
+        parts = self._parts()
         h_hat, err_var = parts["estimator"](y, no_slots)
-        return y_d, h_d, frames(h_hat[:, 0, 0, 0, 0]), frames(tf.cast(err_var[:, 0, 0, 0, 0], tf.float32))
+        h_hat = tf.reshape(h_hat, [tf.shape(y)[0], -1])
+        if self.csi == "ls":  # the error of the interpolation, not Sionna's interpolated no (ls_error_variance)
+            noise, model = parts["ls_error"]
+            return h_hat, no_slots[:, None] * noise + model
+        return h_hat, tf.reshape(tf.cast(err_var, tf.float32), tf.shape(h_hat))
 
     def _channel(self, grid: tf.Tensor, no_slots: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """Sionna's OFDMChannel over ``grid`` ``[slots, 1, 1, sym, fft]`` in chunks of ``CHUNK_SLOTS`` slots, one
@@ -284,21 +340,23 @@ class OfdmChannel(Channel):
         )
         return tf.reshape(y, [-1, 1, 1, *shape])[:total], tf.reshape(h, [-1, 1, 1, 1, 1, *shape])[:total]
 
-    def pilot_estimates(self, batch: int, no: float) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """For checks of the estimator: ``batch`` slots (data all zero) sent at noise ``no``; at the pilot REs the
-        true ``H``, the estimate and the error variance the estimator reports, each ``[batch, pilot REs]``."""
+    def estimates(self, batch: int, no: float) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """For checks of the estimator: ``batch`` slots (data all zero) sent at noise ``no``; at every RE the true
+        ``H``, the estimate and the error variance the receiver uses, each ``[batch, num_ofdm_symbols, fft_size]``
+        (:attr:`pilot_mask` tells the pilot REs)."""
         import tensorflow as tf
 
         if self.csi == "perfect":
             raise ValueError(f"{self.name}: csi='perfect' has no estimator")
         ensure_rng()
-        parts = self._parts()
-        grid = parts["mapper"](tf.zeros([batch, 1, 1, self.data_per_slot], tf.complex64))
+        grid = self._parts()["mapper"](tf.zeros([batch, 1, 1, self.data_per_slot], tf.complex64))
         no_slots = tf.fill([batch], tf.cast(no, tf.float32))
         y, h = self._channel(grid, no_slots)
-        h_hat, err_var = parts["estimator"](y, no_slots)
+        h_hat, err_var = self._estimate(y, no_slots)
+        shape = [batch, self.num_ofdm_symbols, self.fft_size]
+        return tf.reshape(h[:, 0, 0, 0, 0], shape), tf.reshape(h_hat, shape), tf.reshape(err_var, shape)
 
-        def at_pilots(re: tf.Tensor) -> tf.Tensor:
-            return tf.gather(tf.reshape(re, [batch, -1]), parts["pilots"], axis=1)
-
-        return at_pilots(h[:, 0, 0, 0, 0]), at_pilots(h_hat[:, 0, 0, 0, 0]), at_pilots(err_var[:, 0, 0, 0, 0])
+    @property
+    def pilot_mask(self) -> np.ndarray:
+        """``[num_ofdm_symbols, fft_size]`` bool, True at the pilot REs."""
+        return np.isin(np.arange(self.num_ofdm_symbols), self.pilot_symbols)[:, None] & np.ones(self.fft_size, bool)

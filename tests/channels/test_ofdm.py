@@ -1,6 +1,7 @@
 """OFDM over 3GPP TDL with pilots: the grid returns the data exactly, the BER over a unit tap is AWGN theory, the
-power delay profiles have unit power, least squares at the pilots has error variance no / |p|^2, and estimated
-CSI costs a positive, bounded SNR (digital) and never helps (semantic)."""
+power delay profiles have unit power, least squares at the pilots has error variance no / |p|^2, the error
+variance handed to the demapper is the estimate's, and estimated CSI costs a positive, bounded SNR (digital) and
+never helps (semantic)."""
 
 from __future__ import annotations
 
@@ -108,11 +109,32 @@ def test_every_tdl_model_has_unit_power_over_the_whole_grid(model, rng):
 def test_least_squares_error_variance_at_the_pilots_is_noise_over_pilot_power(no):
     seed_everything(13)
     channel = make_channel({"name": "tdl", "model": "C", "delay_spread_ns": 300, "csi": "ls"})
-    h, h_hat, err_var = (t.numpy() for t in channel.pilot_estimates(2000, no))
+    h, h_hat, err_var = (t.numpy()[:, channel.pilot_mask] for t in channel.estimates(2000, no))
     pilots = channel.resource_grid().pilot_pattern.pilots.numpy()
     assert np.allclose(np.abs(pilots) ** 2, 1.0)  # unit-energy QPSK pilots: the closed form is no
     assert np.mean(np.abs(h_hat - h) ** 2) == pytest.approx(no, rel=0.05)
-    np.testing.assert_allclose(err_var, no, rtol=1e-5)  # what the estimator hands on to the demapper
+    np.testing.assert_allclose(err_var, no, rtol=1e-4)  # what the receiver hands on to the demapper there
+
+
+@pytest.mark.parametrize(
+    "csi, model, spread, speed, no, rtol",
+    [
+        # ours (ls_error_variance), measured within 1 %: the pilots' noise through the weights, 0.5 no to 1.54 no
+        ("ls", "A", 30, 3, 0.1, 0.03),
+        ("ls", "C", 300, 120, 0.001, 0.03),  # the channel's own variation between the pilot symbols: up to 4.2 no
+        # Sionna's LMMSE interpolator reports its error 3-10 % below the measured one (10 % here)
+        ("lmmse", "C", 300, 3, 0.1, 0.15),
+    ],
+)
+def test_the_error_variance_handed_on_is_the_estimates_error_at_every_ofdm_symbol(csi, model, spread, speed, no, rtol):
+    seed_everything(15)
+    channel = make_channel({"name": "tdl", "model": model, "delay_spread_ns": spread, "speed_kmh": speed, "csi": csi})
+    h, h_hat, err_var = (t.numpy() for t in channel.estimates(2000, no))
+    measured = np.mean(np.abs(h_hat - h) ** 2, axis=(0, 2))  # per OFDM symbol
+    reported = np.mean(err_var, axis=(0, 2))
+    np.testing.assert_allclose(reported, measured, rtol=rtol)
+    if csi == "ls" and speed == 3:  # Sionna's own estimator says no everywhere; the error is not that
+        assert measured.min() < 0.6 * no and measured.max() > 1.4 * no, measured / no
 
 
 def test_lmmse_interpolation_beats_least_squares_at_the_pilots():
@@ -121,7 +143,7 @@ def test_lmmse_interpolation_beats_least_squares_at_the_pilots():
     for csi in ("ls", "lmmse"):
         channel = make_channel({"name": "tdl", "model": "C", "delay_spread_ns": 300, "csi": csi})
         seed_everything(14)  # the same channels and noise for both
-        h, h_hat, _ = (t.numpy() for t in channel.pilot_estimates(500, 0.1))
+        h, h_hat, _ = (t.numpy()[:, channel.pilot_mask] for t in channel.estimates(500, 0.1))
         errors[csi] = np.mean(np.abs(h_hat - h) ** 2)
     assert errors["lmmse"] < 0.5 * errors["ls"]
 
@@ -176,23 +198,35 @@ def test_perfect_csi_beats_least_squares_by_a_positive_bounded_gap_at_bler_one_t
         for snr in snrs:  # the same seed per SNR: the same channels and noise for both receivers
             blers.append(run(PointContext(snr, to_no(snr), channel, "qpsk", seed_everything(int(snr) + 1)))["bler"])
         at[csi] = _snr_at_bler(snrs, blers)
-    gap = at["ls"] - at["perfect"]
-    # LS error variance is about no at every RE (linear interpolation of no-noisy pilots): about 3 dB at most
-    assert 0.5 < gap < 4.0, at
+    gap = at["ls"] - at["perfect"]  # measured 3.49 dB (5.11 and 8.60 dB)
+    # At 3 km/h the LS error at a data RE is a * no, a from 0.51 (midway between the pilot symbols) to 1.54 (two
+    # symbols beyond them): the gap lies between what the best and the worst RE's noise of (1 + a) no would cost,
+    # with 0.5 dB for the Monte-Carlo noise of 150 blocks per SNR.
+    noise, _ = channel.ls_error_variance()
+    data = ~channel.pilot_mask.reshape(-1)
+    low, high = (10 * np.log10(1 + f(noise[data])) for f in (np.min, np.max))
+    assert low - 0.5 < gap < high + 0.5, (at, low, high)
 
 
-def test_the_semantic_codec_loses_with_estimated_csi_and_never_gains():
+@pytest.mark.parametrize("model, spread, speed", [("A", 30, 3), pytest.param("C", 300, 120, marks=pytest.mark.slow)])
+def test_the_semantic_codec_loses_with_estimated_csi_and_never_gains(model, spread, speed):
     from lssc_sim.data import DatasetSpec, load_dataset
     from lssc_sim.systems.base import PointContext
     from lssc_sim.systems.semantic import SemanticConfig
 
-    dataset = load_dataset(DatasetSpec(name="synthetic_portraits", num_images=16))
+    dataset = load_dataset(DatasetSpec(name="synthetic_portraits", num_images=8))
     system = SemanticConfig(weights="lssc_awgn", equalizer="mmse").build()
-    miou = {}
-    for csi in ("perfect", "ls"):
-        channel = make_channel({"name": "tdl", "model": "A", "delay_spread_ns": 30, "csi": csi})
-        counters = system(PointContext(0.0, to_no(0.0), channel, None, seed_everything(21), dataset))
-        miou[csi] = counters["miou"]
-        assert counters["pilot_uses_per_image"] > 0 and counters["cp_covers_delay"]
-    # the same channels and noise for both (paired): estimation error can only hurt, beyond Monte-Carlo noise
-    assert miou["ls"] <= miou["perfect"] + 0.005, miou
+    for snr in (0.0, 10.0):
+        miou = {}
+        for csi in ("perfect", "ls", "lmmse"):
+            channel = make_channel(
+                {"name": "tdl", "model": model, "delay_spread_ns": spread, "speed_kmh": speed, "csi": csi}
+            )
+            counters = system(PointContext(snr, to_no(snr), channel, None, seed_everything(21), dataset))
+            miou[csi] = counters["miou"]
+            assert counters["pilot_uses_per_image"] > 0 and counters["cp_covers_delay"]
+        # the same channels and noise for all three (paired): estimation error can only hurt, beyond Monte-Carlo
+        # noise; at 0 dB it costs 0.1-0.3 (measured)
+        assert max(miou["ls"], miou["lmmse"]) <= miou["perfect"] + 0.005, (snr, miou)
+        if snr == 0.0:
+            assert miou["ls"] < miou["perfect"] - 0.05, miou
