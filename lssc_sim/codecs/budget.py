@@ -24,9 +24,17 @@ MIN_CHANNELS = 2
 TOLERANCE = 0.05
 
 
-def native_widths(base_width: int, depth: int) -> list[int]:
-    """Channels of each candidate tensor as the U-Net builders make them, finest skip first: ``base_width * 2**l``."""
-    return [base_width * 2**level for level in range(depth + 1)]
+def native_widths(base_width: int, depth: int, device_stages: int | None = None) -> list[int]:
+    """Channels of each candidate tensor as the U-Net builders make them, finest skip first: ``base_width * 2**l``.
+
+    With ``device_stages`` k below ``depth`` the device runs only the first k encoder stages: the candidates are
+    their k skips and the tensor after the k-th downsampling (``base_width * 2**(k - 1)`` channels, at level
+    k's positions), which the server's remaining stages take as input.
+    """
+    if device_stages is None or device_stages >= depth:
+        return [base_width * 2**level for level in range(depth + 1)]
+    skips = [base_width * 2**level for level in range(device_stages)]
+    return [*skips, skips[-1]]
 
 
 def full_channel_uses_per_pixel(height: int, width: int, native: Sequence[int]) -> float:

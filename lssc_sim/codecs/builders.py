@@ -99,12 +99,14 @@ def _build(
     image_size: ImageSize,
     bandwidth: float | None,
     projections: Projections,
+    device_stages: int | None,
     cbam: bool,
     gates: bool,
     cbam_reduction: int = 16,
 ) -> SplitCodec:
     """Shared body of the builders: a U-Net of ``depth`` downsamplings with optional CBAM and gates."""
     _check_int("depth", depth, 1, 5)
+    stages = depth if device_stages is None else _check_int("device_stages", device_stages, 1, depth)
     _check_int("base_width", base_width, 1)
     _check_int("num_classes", num_classes, 1)
     _check_int("decoder_kernel", decoder_kernel, 1)
@@ -114,18 +116,22 @@ def _build(
         if side % 2**depth:
             raise ValueError(f"image sides must be divisible by 2**depth = {2**depth}; found {image_size}")
     widths = native_widths(base_width, depth)
-    cut = _cut(bandwidth, projections, height, width, widths)
+    candidates = native_widths(base_width, depth, stages)  # what may cross: widths unless the device stops early
+    cut = _cut(bandwidth, projections, height, width, candidates)
 
-    # Device side: conv blocks (+ CBAM) down to the bottleneck; each level's output may cross the cut.
+    def stage(x: keras.KerasTensor, level: int) -> keras.KerasTensor:
+        x = ConvBlock(widths[level], 3, name=f"enc{level}")(x)
+        return CBAM(cbam_reduction, 7, name=f"cbam{level}")(x) if cbam else x
+
+    # Device side: the first `stages` conv blocks (+ CBAM), then the bottleneck when it runs them all, or else
+    # the last stage's downsampled output; each candidate may cross the cut.
     image = keras.Input((height, width, 3), name="image")
     x, features = image, []
-    for level in range(depth):
-        x = ConvBlock(widths[level], 3, name=f"enc{level}")(x)
-        if cbam:
-            x = CBAM(cbam_reduction, 7, name=f"cbam{level}")(x)
+    for level in range(stages):
+        x = stage(x, level)
         features.append(x)
         x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
-    features.append(ConvBlock(widths[depth], 3, name="bottleneck")(x))
+    features.append(ConvBlock(widths[depth], 3, name="bottleneck")(x) if stages == depth else x)
     levels = [i for i, p in enumerate(cut) if p != 0]  # the tensors that cross, finest first
     sent = [
         features[i] if cut[i] is None else keras.layers.Conv2D(cut[i], 1, name=f"project{i}")(features[i])
@@ -134,13 +140,20 @@ def _build(
     encoder = keras.Model(image, sent, name=f"{name}_encoder")
     shapes = tuple(tuple(int(d) for d in t.shape[1:]) for t in sent)
 
-    # Server side: unproject to the widths the decoder expects, then upsample, (gate,) concat, conv block.
+    # Server side: unproject to the widths built, run the encoder stages the device did not (their skips stay
+    # here), then upsample, (gate,) concat, conv block.
     received = [keras.Input(s, name=f"received{i}") for i, s in zip(levels, shapes, strict=True)]
     restored = {
-        i: r if cut[i] is None else keras.layers.Conv2D(widths[i], 1, name=f"unproject{i}")(r)
+        i: r if cut[i] is None else keras.layers.Conv2D(candidates[i], 1, name=f"unproject{i}")(r)
         for i, r in zip(levels, received, strict=True)
     }
-    x = restored[depth]
+    x = restored.pop(stages)
+    if stages < depth:
+        for level in range(stages, depth):
+            x = stage(x, level)
+            restored[level] = x
+            x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
+        x = ConvBlock(widths[depth], 3, name="bottleneck")(x)
     for level in reversed(range(depth)):
         skip = restored.get(level)  # None: a skip the budget dropped
         if skip is not None and gates:
@@ -164,6 +177,7 @@ def unet(
     image_size: ImageSize = 128,
     bandwidth: float | None = None,
     projections: Projections = None,
+    device_stages: int | None = None,
 ) -> SplitCodec:
     """U-Net (Ronneberger et al. 2015) split after the encoder: 4 downsamplings, 3 x 3 convolutions.
 
@@ -187,6 +201,12 @@ def unet(
         Channels of a 1 x 1 projection applied to each transmitted tensor (one value for all, or one per
         tensor from finest to bottleneck; None sends the features as they are; 0 drops that skip, so
         ``[0, ..., 0, w]`` sends only the bottleneck, a PIDNet-like split). Exclusive with ``bandwidth``.
+    device_stages : int, optional
+        Encoder stages run on the device, 1 to ``depth`` (None: all, then the bottleneck). With k < ``depth``
+        the device sends the k-th stage's downsampled output (and any of its k skips that ``projections`` or
+        ``bandwidth`` keep: ``k + 1`` candidates) and the server runs the remaining stages, the bottleneck and
+        the decoder, with the deeper skips on its side: a split after stage k, as in PIDNet-style split
+        computing (fewer device FLOPs, a larger tensor to send).
 
     Returns
     -------
@@ -201,6 +221,7 @@ def unet(
         image_size=image_size,
         bandwidth=bandwidth,
         projections=projections,
+        device_stages=device_stages,
         cbam=False,
         gates=False,
     )
@@ -216,6 +237,7 @@ def attention_unet(
     image_size: ImageSize = 128,
     bandwidth: float | None = None,
     projections: Projections = None,
+    device_stages: int | None = None,
 ) -> SplitCodec:
     """Attention U-Net (Oktay et al. 2018): U-Net with an attention gate on every skip, on the server side.
 
@@ -230,6 +252,7 @@ def attention_unet(
         image_size=image_size,
         bandwidth=bandwidth,
         projections=projections,
+        device_stages=device_stages,
         cbam=False,
         gates=True,
     )
@@ -245,6 +268,7 @@ def cbam_unet(
     image_size: ImageSize = 128,
     bandwidth: float | None = None,
     projections: Projections = None,
+    device_stages: int | None = None,
 ) -> SplitCodec:
     """U-Net with CBAM after every encoder stage that is followed by a downsampling (device side).
 
@@ -259,6 +283,7 @@ def cbam_unet(
         image_size=image_size,
         bandwidth=bandwidth,
         projections=projections,
+        device_stages=device_stages,
         cbam=True,
         gates=False,
     )
@@ -274,6 +299,7 @@ def lssc(
     image_size: ImageSize = 128,
     bandwidth: float | None = None,
     projections: Projections = None,
+    device_stages: int | None = None,
 ) -> SplitCodec:
     """LSSC (seed paper, Table I): CBAM after every downsampling stage, 3 downsamplings, 2 x 2 decoder convs.
 
@@ -289,6 +315,7 @@ def lssc(
         image_size=image_size,
         bandwidth=bandwidth,
         projections=projections,
+        device_stages=device_stages,
         cbam=True,
         gates=False,
     )

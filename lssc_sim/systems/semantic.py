@@ -91,8 +91,8 @@ class SemanticConfig(SystemConfig):
         config = TrainConfig.model_validate(self.train)
         if config.out is None:
             # the folder is named by the experiment: more epochs or patience resume it rather than start over
-            # (projections left out while unset: the folders named before that key existed stay valid)
-            unset = {"projections"} if config.projections is None else set()
+            # (keys left out while unset: the folders named before those keys existed stay valid)
+            unset = {k for k in ("projections", "device_stages") if getattr(config, k) is None}
             experiment = config.model_dump(mode="json", exclude=set(RESUMABLE_CHANGES) | unset)
             digest = hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest()
             config = config.model_copy(update={"out": str(TRAINED_DIR / f"{config.codec}_{digest[:12]}")})
@@ -320,6 +320,7 @@ def complexity_counters(model: pretrained.TrainedCodec) -> dict[str, Any]:
         image_size=size,
         bandwidth=config.get("bandwidth"),
         projections=config.get("projections"),
+        device_stages=config.get("device_stages"),
     )
     if config.get("decoder_kernel") is not None:
         kwargs["decoder_kernel"] = config["decoder_kernel"]

@@ -51,6 +51,14 @@ class TrainConfig(BaseModel):
             "none: as built; exclusive with bandwidth"
         ),
     )
+    device_stages: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "encoder stages on the device (1..depth); fewer than depth: the device sends the last one's "
+            "downsampled output and the server runs the rest (a split after stage k); none: all"
+        ),
+    )
     channel: str | dict[str, Any] | None = Field(
         None,
         description=(
@@ -126,11 +134,14 @@ class TrainConfig(BaseModel):
         object.__setattr__(self, "dataset", self.dataset_spec("train"))  # frozen: set once, while validating
         if any(side % 2**self.depth for side in self.dataset.hw):
             raise ValueError(f"image_size: {self.image_size} must be divisible by 2**depth = {2**self.depth}")
+        if self.device_stages is not None and self.device_stages > self.depth:
+            raise ValueError(f"device_stages: {self.device_stages} is more than depth {self.depth}")
         if self.bandwidth is not None:
             if self.projections is not None:
                 raise ValueError("give bandwidth (channel uses per pixel) or projections (channels), not both")
             # refuses a budget it cannot reach, before any training
-            cut_widths(self.bandwidth, *self.dataset.hw, native_widths(self.base_width, self.depth))
+            native = native_widths(self.base_width, self.depth, self.device_stages)
+            cut_widths(self.bandwidth, *self.dataset.hw, native)
         return self
 
     def dataset_spec(self, split: str) -> DatasetSpec:

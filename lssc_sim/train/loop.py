@@ -110,6 +110,7 @@ def _build_codec(config: TrainConfig, num_classes: int) -> SplitCodec:
         image_size=config.image_size,
         bandwidth=config.bandwidth,
         projections=config.projections,
+        device_stages=config.device_stages,
     )
     if config.decoder_kernel is not None:
         kwargs["decoder_kernel"] = config.decoder_kernel
@@ -155,8 +156,8 @@ def _load_state(out: Path, config: TrainConfig) -> dict[str, Any] | None:
     state = json.loads(path.read_text())
     old = {k: v for k, v in state["config"].items() if k not in RESUMABLE_CHANGES}
     new = {k: v for k, v in config.model_dump(mode="json").items() if k not in RESUMABLE_CHANGES}
-    if old != new:
-        changed = sorted(k for k in new if old.get(k) != new[k])
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))  # a key added later: None
+    if changed:
         raise ValueError(
             f"{out} holds a run of a different config (changed: {', '.join(changed)}); use another out folder"
         )

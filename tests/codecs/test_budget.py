@@ -77,3 +77,17 @@ def test_training_config_refuses_an_unreachable_budget_before_training():
     with pytest.raises(ValueError, match="per-tensor channels are projections"):
         TrainConfig(codec="lssc", base_width=4, image_size=32, bandwidth=[2, 2, 2, 2])
     assert TrainConfig(codec="lssc", base_width=16, image_size=128, bandwidth=0.5).bandwidth == 0.5
+
+
+def test_a_budget_for_a_split_after_stage_k_counts_its_own_candidates():
+    # two device stages of three: skips at 32 x 32 and 16 x 16, then the 8 x 8 downsampled output of stage 2
+    codec = CODECS.get("lssc")(base_width=4, image_size=32, device_stages=2, bandwidth=1 / 8)
+    uses = channel_uses_of(codec.transmitted_shapes) / (32 * 32)
+    assert 0.95 / 8 <= uses <= 1 / 8 and codec.transmitted_shapes[-1][:2] == (8, 8)
+    with pytest.raises(ValueError, match="device_stages: 4 is more than depth 3"):
+        TrainConfig(codec="lssc", base_width=4, image_size=32, device_stages=4)
+    with pytest.raises(ValueError, match="above what this network sends"):  # its candidates, not the full network's
+        TrainConfig(codec="lssc", base_width=4, image_size=32, device_stages=1, bandwidth=10)
+    assert (
+        TrainConfig(codec="lssc", base_width=4, image_size=32, device_stages=1, bandwidth=2).device_stages == 1
+    )  # of 2.5

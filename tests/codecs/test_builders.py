@@ -65,6 +65,52 @@ def test_projection_sets_transmitted_channels():
     assert per_tensor.decoder.get_layer("unproject2").filters == 32
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_a_split_after_stage_k_moves_the_deeper_stages_to_the_server(name):
+    from lssc_sim.codecs.complexity import codec_complexity
+
+    kw = dict(depth=3, base_width=4, image_size=32, num_classes=3)
+    full = CODECS.get(name)(**kw)
+    x = _images()
+    flops = {}
+    for k in (3, 2, 1):
+        codec = CODECS.get(name)(**kw, device_stages=k)
+        # the k skips of the device's stages, then the k-th stage's downsampled output (its channels, level k's size)
+        expected = tuple((32 >> lv, 32 >> lv, 4 << lv) for lv in range(k))
+        expected += ((32 >> k, 32 >> k, 4 << (k - 1 if k < 3 else 3)),)
+        assert codec.transmitted_shapes == expected
+        assert codec.encoder.count_params() + codec.decoder.count_params() == full.encoder.count_params() + (
+            full.decoder.count_params()
+        )  # the same network, cut elsewhere
+        encoder_blocks = {layer.name for layer in codec.encoder.layers if isinstance(layer, ConvBlock)}
+        decoder_blocks = {layer.name for layer in codec.decoder.layers if isinstance(layer, ConvBlock)}
+        assert encoder_blocks == {f"enc{lv}" for lv in range(k)} | ({"bottleneck"} if k == 3 else set())
+        assert {f"enc{lv}" for lv in range(k, 3)} <= decoder_blocks
+        sent = codec.encoder(x)
+        assert tuple(codec.decoder(sent).shape) == (2, 32, 32, 3)
+        flops[k] = codec_complexity(codec).flops_device
+        # the same weights give the same logits whichever side runs the middle stages
+        codec_weights = {w.path: w for part in (codec.encoder, codec.decoder) for w in part.weights}
+        for part in (full.encoder, full.decoder):
+            for w in part.weights:
+                codec_weights[w.path].assign(w)
+        np.testing.assert_allclose(
+            np.asarray(codec.decoder(codec.encoder(x))), np.asarray(full.decoder(full.encoder(x))), rtol=1e-4, atol=1e-5
+        )
+    assert flops[1] < flops[2] < flops[3]
+    keras.backend.clear_session()
+
+
+def test_a_split_after_stage_k_sends_only_its_deep_tensor_when_asked():
+    codec = lssc(base_width=4, image_size=32, device_stages=2, projections=[0, 0, 2])
+    assert codec.transmitted_shapes == ((8, 8, 2),)  # after two downsamplings, projected to 2 channels
+    assert tuple(codec.decoder(codec.encoder(_images())).shape) == (2, 32, 32, 2)
+    with pytest.raises(ValueError, match=r"device_stages must be an int in \[1, 3\]; found 4"):
+        lssc(base_width=4, image_size=32, device_stages=4)
+    with pytest.raises(ValueError, match=r"one entry per candidate tensor \(3\)"):
+        lssc(base_width=4, image_size=32, device_stages=2, projections=[0, 0, 0, 2])
+
+
 def test_lssc_defaults_follow_table_one():
     codec = lssc(base_width=4, image_size=32)
     assert len(codec.transmitted_shapes) == 3 + 1  # 3 downsamplings
