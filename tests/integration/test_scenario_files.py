@@ -130,10 +130,10 @@ def test_quick_run_of_bandwidth_matched(tmp_path, monkeypatch):
 
 
 def test_quick_run_of_the_ofdm_scenarios(tmp_path, monkeypatch):
-    """Both OFDM scenarios run, draw their figures, and carry the overhead columns (the physics of the OFDM
+    """The OFDM scenarios run, draw their figures, and carry the overhead columns (the physics of the OFDM
     channel is checked in tests/channels/test_ofdm.py)."""
     monkeypatch.chdir(tmp_path)
-    for name in ("ber_ofdm", "tdl_sweep"):
+    for name in ("ber_ofdm", "tdl_sweep", "csi_ofdm"):
         path = next(p for p in SCENARIOS if p.stem == name)
         assert main([str(path), "--quick", "--no-progress"]) == 0
         out = tmp_path / "results" / f"{name}_quick"
