@@ -20,7 +20,7 @@ from lssc_sim.systems.base import PointContext
 from lssc_sim.systems.semantic import SemanticConfig
 
 BUDGETS = {"lssc_awgn_cu1_16": 1 / 16, "lssc_awgn_cu1_2": 1 / 2, "lssc_awgn_cu4": 4.0}  # channel uses per pixel
-STREET_SPLIT = ("lssc_street_deep", "lssc_street_skips")  # split_digital's codecs: the deep tensor, every skip
+STREET_SPLIT = ("lssc_street_deep", "lssc_street_skips", "lssc_street_stage2")  # deep tensor, every skip, stage 2
 SHIPPED = ("lssc_awgn", "unet_segmenter", "unet_segmenter_street", *BUDGETS, *STREET_SPLIT)
 TRAINED_ON = {  # dataset and image size of each card
     "lssc_awgn": ("synthetic_portraits", 128),

@@ -38,7 +38,10 @@ TOP_LEVEL_PARAMETERS = frozenset(
     }
 )
 
-COLOURS = [f"C{i}" for i in range(10)]  # matplotlib's default cycle, as names so tests can compare them
+# matplotlib's default cycle, as names so tests can compare them, then the darker half of tab20b, so that a
+# figure with more than ten lines (split_computing: 14) repeats no colour
+COLOURS = [f"C{i}" for i in range(10)] + ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
+COLOURS += ["#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
 DASHES: list[Any] = ["-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
 
