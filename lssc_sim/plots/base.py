@@ -15,6 +15,7 @@ the scenario validator reads.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -205,7 +206,9 @@ def _grow_to_fit(fig: plt.Figure, legend, *, vertical: bool) -> None:
         fig.set_size_inches(width, height + legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi)
         return
     for _ in range(3):  # the layout moves the panels' top as the figure grows: a few rounds settle it
-        fig.draw_without_rendering()
+        with warnings.catch_warnings():  # a first round too short for a long legend collapses the panels: it grows
+            warnings.filterwarnings("ignore", message="constrained_layout not applied")
+            fig.draw_without_rendering()
         overhang = -legend.get_window_extent().y0 / fig.dpi + 0.05
         if overhang <= 0.05:
             return
