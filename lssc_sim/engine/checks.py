@@ -6,6 +6,7 @@ once. No TensorFlow here: constructing a channel only checks its parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from lssc_sim.channels import CHANNELS, make_channel
@@ -84,9 +85,27 @@ def chosen_channel_problems(config: SystemConfig, channels: list[Any]) -> list[s
     return []
 
 
-def coded_ber(config: SystemConfig) -> bool:
-    """Whether any variant of ``config`` is a ``ber`` system with a code (the BLER plot draws only those)."""
+def _coded_ber(config: SystemConfig) -> bool:
+    """Whether any variant of ``config`` is a ``ber`` system with a code."""
     return any(v.kind == "ber" and getattr(v, "fec", None) is not None for v in system_variants(config))
+
+
+# Plots that draw only some systems of the kinds PLOT_KINDS lists: what they need (for the message) and the test
+PLOT_NEEDS: dict[str, tuple[str, Callable[[SystemConfig], bool]]] = {
+    "bler_vs_ebno": ("coded ber systems (a fec section)", _coded_ber),
+}
+
+
+def plot_need_problems(plots: list[str], systems: Iterable[SystemConfig]) -> list[str]:
+    """A plot of :data:`PLOT_NEEDS` none of whose needed systems the scenario has (it would draw nothing)."""
+    systems = list(systems)
+    return [
+        f"plots[{i}]: {name!r} draws {what}; none of this scenario's systems is one (remove the plot, or add one)"
+        for i, name in enumerate(plots)
+        if name in PLOT_NEEDS
+        for what, needed in [PLOT_NEEDS[name]]
+        if not any(map(needed, systems))
+    ]
 
 
 def plot_problems(plots: list[str], kinds: set[str]) -> list[str]:

@@ -23,10 +23,10 @@ from lssc_sim.digital.spec import MODULATIONS
 from lssc_sim.engine.checks import (
     channel_problems,
     chosen_channel_problems,
-    coded_ber,
     modulation_problems,
     noiseless,
     noiseless_problems,
+    plot_need_problems,
     plot_problems,
 )
 from lssc_sim.engine.variants import flatten, system_variants
@@ -277,11 +277,8 @@ def scenario_from_dict(
     }
     plots = raw.get("plots") if isinstance(raw.get("plots"), list) else []
     problems += [f"{path}: {m}" for m in plot_problems(plots, kinds)]
-    if "bler_vs_ebno" in plots and not problems and not any(coded_ber(c) for c in systems.values()):
-        problems.append(
-            f"{path}: plots[{plots.index('bler_vs_ebno')}]: 'bler_vs_ebno' draws coded ber systems (a fec "
-            "section); every ber system here is uncoded (remove the plot, or give a system a fec section)"
-        )
+    if not problems:  # the systems are all valid: what each plot needs among them
+        problems += [f"{path}: {m}" for m in plot_need_problems(plots, systems.values())]
     anchor = raw.get("bd_anchor")
     if isinstance(anchor, str) and entries and anchor not in entries:
         problems.append(f"{path}: bd_anchor: expected one of the system labels {sorted(entries)}, found {anchor!r}")

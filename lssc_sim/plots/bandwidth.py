@@ -178,7 +178,8 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
     fig, axes, panel_style = _grid(len(by_channel), len(budgets), style)
     legend_in = 0.85 * float(panel_style["width_in"])
     names = []
-    counts = {b: [bounds.digital_envelope(p, b)[1] for p in by_channel.values()] for b in budgets}
+    envelopes = {c: {b: bounds.digital_envelope(p, b) for b in budgets} for c, p in by_channel.items()}
+    counts = {b: [envelopes[c][b][1] for c in by_channel] for b in budgets}  # the legend a budget's panels share
     for i, (channel, panel_rows) in enumerate(by_channel.items()):
         digital = [r for r in panel_rows if r["kind"] == "digital_image"]
         snrs = np.array(sorted({float(r["snr_db"]) for r in panel_rows}))
@@ -189,7 +190,7 @@ def matched_figure(rows: list[Row], title: str, style: Style) -> plt.Figure | No
                 label = f"{line[0]['system']} (semantic, analog)"
                 xs, ys = [float(r["snr_db"]) for r in line], [float(r["miou"]) for r in line]
                 ax.plot(xs, ys, **styles.look(line[0]), label=label)
-            winners, _ = bounds.digital_envelope(digital, budget)
+            winners = envelopes[channel][budget][0]
             if winners:
                 xs = [float(r["snr_db"]) for r in winners]
                 label = digital_label(budget, counts[budget])

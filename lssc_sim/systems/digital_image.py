@@ -31,8 +31,8 @@ from lssc_sim.metrics import per_image_confusion
 from lssc_sim.snr import thin
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig
 from lssc_sim.systems.device_cost import coding_cost
-from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_segmenter
-from lssc_sim.systems.stream_link import DecodedStreams, StreamLink, lost_by_crc, stream_rate_counters
+from lssc_sim.systems.image_scoring import dataset_confusion, loss_counters, scores, service_quality, shared_segmenter
+from lssc_sim.systems.stream_link import DecodedStreams, StreamLink, receive_streams, stream_rate_counters
 
 QUICK_RATE_TARGETS = 4  # rate targets a --quick run keeps
 
@@ -146,26 +146,13 @@ class DigitalImageRun:
         streams, settings, reached = self._source(data_key, images)
         seconds["source_coding"] += time.perf_counter() - t
         strict = cfg.receiver.mode == "strict"
-        if ctx.channel.noiseless:  # the ideal channel: the stream arrives as sent, no code, no modulation
-            received_streams, crc_ok, link_counters = streams, [None] * num, {}
-        else:
-            early_stop = strict and cfg.receiver.early_stop
-            received_streams, crc_ok, link_counters = self.link.send(ctx, data_key, streams, early_stop, seconds)
+        early_stop = strict and cfg.receiver.early_stop
+        received_streams, crc_ok, link_counters = self.link.deliver(ctx, data_key, streams, early_stop, seconds)
 
         t = time.perf_counter()
         fallback = np.full(shape, cfg.receiver.fallback, np.uint8)
-        received, lost = images.copy(), Counter()
-        for i, stream in enumerate(received_streams):
-            if strict and lost_by_crc(stream, crc_ok[i]):
-                lost["crc"] += 1
-                received[i] = fallback
-                continue
-            out = self._decoder(shape)(stream, not strict)
-            if out.image is None:
-                lost[out.reason] += 1
-                received[i] = fallback
-            else:
-                received[i] = out.image
+        decoded, lost = receive_streams(received_streams, crc_ok, strict, self._decoder(shape), "image")
+        received = np.stack([fallback if image is None else image for image in decoded])
         seconds["source_decoding"] += time.perf_counter() - t
 
         t = time.perf_counter()
@@ -187,11 +174,9 @@ class DigitalImageRun:
             **score,
             "clean_miou": clean,
             "lost_miou": all_lost,
-            "ss": score["miou"] / clean if clean > 0 else float("nan"),  # semantic service quality, seed 004 eq. 1
+            "ss": service_quality(score["miou"], clean),
             "images": num,
-            "images_lost": sum(lost.values()),
-            "images_lost_crc": lost["crc"],
-            "images_undecodable": sum(v for k, v in lost.items() if k != "crc"),
+            **loss_counters(lost),
             **quality,
             **rate,
             **link_counters,

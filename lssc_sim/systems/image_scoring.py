@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,21 @@ def scores(per_image: np.ndarray, ignore_index: int = 255) -> Counters:
         "miou_ci_high": high,
         "per_class_iou": [round(float(v), 6) for v in cm.iou()],
         "pixel_accuracy": cm.pixel_accuracy(),
+    }
+
+
+def service_quality(miou: float, clean_miou: float) -> float:
+    """SS, the semantic service quality of seed 004 (eq. 1): mIoU over the mIoU of the error-free reference."""
+    return miou / clean_miou if clean_miou > 0 else float("nan")
+
+
+def loss_counters(lost: Mapping[str, int]) -> Counters:
+    """``images_lost`` and its two causes: ``images_lost_crc`` (dropped on a failed CRC, key ``"crc"``) and
+    ``images_undecodable`` (every other reason a decoder gave)."""
+    return {
+        "images_lost": sum(lost.values()),
+        "images_lost_crc": lost.get("crc", 0),
+        "images_undecodable": sum(v for k, v in lost.items() if k != "crc"),
     }
 
 

@@ -23,8 +23,21 @@ from pydantic import Field
 from lssc_sim.metrics import per_image_confusion
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext
 from lssc_sim.systems.device_cost import network_cost
-from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_codec, shared_segmenter
-from lssc_sim.systems.stream_link import DecodedStreams, MapStreamConfig, StreamLink, lost_by_crc, stream_rate_counters
+from lssc_sim.systems.image_scoring import (
+    dataset_confusion,
+    loss_counters,
+    scores,
+    service_quality,
+    shared_codec,
+    shared_segmenter,
+)
+from lssc_sim.systems.stream_link import (
+    DecodedStreams,
+    MapStreamConfig,
+    StreamLink,
+    receive_streams,
+    stream_rate_counters,
+)
 
 
 @SYSTEMS.register("label_map")
@@ -67,37 +80,27 @@ class LabelMapRun:
         sent, streams, references = self._sent_maps(data_key, ds)
         seconds["segmentation_and_coding"] += time.perf_counter() - t
         strict = cfg.receiver.mode == "strict"
-        if ctx.channel.noiseless:  # the ideal channel: the streams arrive as sent
-            received_streams, crc_ok, link_counters = streams, [None] * len(streams), {}
-        else:
-            early_stop = strict and cfg.receiver.early_stop
-            received_streams, crc_ok, link_counters = self.link.send(ctx, data_key, streams, early_stop, seconds)
+        early_stop = strict and cfg.receiver.early_stop
+        received_streams, crc_ok, link_counters = self.link.deliver(ctx, data_key, streams, early_stop, seconds)
 
         t = time.perf_counter()
-        received, lost = np.full_like(sent, cfg.receiver.fallback_class), Counter()
+        decoder = self._decoder(sent.shape[1:], ds.num_classes)
+        maps, lost = receive_streams(received_streams, crc_ok, strict, decoder, "labels")
+        received = np.full_like(sent, cfg.receiver.fallback_class)
         exact = 0  # maps that arrived (not replaced by the fallback) equal to the sent ones
-        for i, stream in enumerate(received_streams):
-            if strict and lost_by_crc(stream, crc_ok[i]):
-                lost["crc"] += 1
-                continue
-            out = self._decoder(sent.shape[1:], ds.num_classes)(stream, not strict)
-            if out.labels is None:
-                lost[out.reason] += 1
-            else:
-                received[i] = out.labels
-                exact += int(np.array_equal(out.labels, sent[i]))
+        for i, labels in enumerate(maps):
+            if labels is not None:
+                received[i] = labels
+                exact += int(np.array_equal(labels, sent[i]))
         seconds["map_decoding"] += time.perf_counter() - t
 
         score = scores(per_image_confusion(received, masks, ds.num_classes, ds.ignore_index), ds.ignore_index)
-        clean = references["clean_miou"]
         return {
             **score,
             **references,
-            "ss": score["miou"] / clean if clean > 0 else float("nan"),  # seed 004 eq. 1
+            "ss": service_quality(score["miou"], references["clean_miou"]),
             "images": len(images),
-            "images_lost": sum(lost.values()),
-            "images_lost_crc": lost["crc"],
-            "images_undecodable": sum(v for k, v in lost.items() if k != "crc"),
+            **loss_counters(lost),
             "maps_exact": exact,
             **stream_rate_counters(streams, images.shape[1:3]),
             **link_counters,

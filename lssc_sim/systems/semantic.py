@@ -27,7 +27,7 @@ from lssc_sim.snr import spread
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext, SystemConfig, channel_key, overhead_counters
 from lssc_sim.systems.delivery import DeliverySpec, delivery_counters
 from lssc_sim.systems.device_cost import network_cost
-from lssc_sim.systems.image_scoring import scores
+from lssc_sim.systems.image_scoring import scores, service_quality
 
 TRAINED_DIR = Path("results") / "models"  # where `train:` sections without `out` are trained
 
@@ -161,7 +161,7 @@ class SemanticRun:
         return {
             **score,
             "clean_miou": clean,
-            "ss": score["miou"] / clean if clean > 0 else float("nan"),  # seed 004 eq. 1
+            "ss": service_quality(score["miou"], clean),
             "images": len(images),
             "channel_uses": uses * len(images),
             "channel_uses_per_image": uses,

@@ -25,8 +25,14 @@ from pydantic import Field
 from lssc_sim.metrics import per_image_confusion
 from lssc_sim.systems.base import SYSTEMS, Counters, PointContext
 from lssc_sim.systems.device_cost import network_cost
-from lssc_sim.systems.image_scoring import dataset_confusion, scores, shared_codec
-from lssc_sim.systems.stream_link import DecodedStreams, MapStreamConfig, StreamLink, lost_by_crc, stream_rate_counters
+from lssc_sim.systems.image_scoring import dataset_confusion, loss_counters, scores, service_quality, shared_codec
+from lssc_sim.systems.stream_link import (
+    DecodedStreams,
+    MapStreamConfig,
+    StreamLink,
+    receive_streams,
+    stream_rate_counters,
+)
 
 
 @SYSTEMS.register("split_digital")
@@ -79,39 +85,23 @@ class SplitDigitalRun:
         features, streams, references = self._sent_streams(data_key, images, masks, ds)
         seconds["encoding"] += time.perf_counter() - t
         strict = cfg.receiver.mode == "strict"
-        if ctx.channel.noiseless:  # the ideal channel: the streams arrive as sent
-            received_streams, crc_ok, link_counters = streams, [None] * len(streams), {}
-        else:
-            early_stop = strict and cfg.receiver.early_stop
-            received_streams, crc_ok, link_counters = self.link.send(ctx, data_key, streams, early_stop, seconds)
+        early_stop = strict and cfg.receiver.early_stop
+        received_streams, crc_ok, link_counters = self.link.deliver(ctx, data_key, streams, early_stop, seconds)
 
         t = time.perf_counter()
-        decoded: list[list[np.ndarray] | None] = []
-        lost = Counter()
-        for i, stream in enumerate(received_streams):
-            out = None
-            if strict and lost_by_crc(stream, crc_ok[i]):
-                lost["crc"] += 1
-            else:
-                out = self._decode_stream(stream, not strict)
-                if out.tensors is None:
-                    lost[out.reason] += 1
-            decoded.append(None if out is None else out.tensors)
+        decoded, lost = receive_streams(received_streams, crc_ok, strict, self._decode_stream, "tensors")
         seconds["feature_decoding"] += time.perf_counter() - t
         t = time.perf_counter()
         predicted = self._segment(decoded, images.shape[1:3])
         seconds["decoding"] += time.perf_counter() - t
 
         score = scores(per_image_confusion(predicted, masks, ds.num_classes, ds.ignore_index), ds.ignore_index)
-        clean = references["clean_miou"]
         return {
             **score,
             **references,
-            "ss": score["miou"] / clean if clean > 0 else float("nan"),  # seed 004 eq. 1
+            "ss": service_quality(score["miou"], references["clean_miou"]),
             "images": len(images),
-            "images_lost": sum(lost.values()),
-            "images_lost_crc": lost["crc"],
-            "images_undecodable": sum(v for k, v in lost.items() if k != "crc"),
+            **loss_counters(lost),
             "transmitted_reals_per_image": sum(int(np.prod(s)) for s in self.shapes),
             **stream_rate_counters(streams, images.shape[1:3]),
             **link_counters,

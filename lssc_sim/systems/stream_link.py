@@ -126,6 +126,44 @@ def lost_by_crc(stream: bytes | None, crc_ok: np.ndarray | None) -> bool:
     return stream is None or (crc_ok is not None and not crc_ok.all())
 
 
+def receive_streams(
+    received: list[bytes | None], crc_ok: list[Any], strict: bool, decode: Any, payload: str
+) -> tuple[list[Any], Counter]:
+    """Decode every received stream as a strict or tolerant receiver does.
+
+    Parameters
+    ----------
+    received, crc_ok : list
+        As :meth:`StreamLink.deliver` returns them, one per image.
+    strict : bool
+        Drop a stream whose code blocks did not all pass their CRC (else decode it tolerantly, damage and all).
+    decode : callable
+        ``decode(stream, tolerant)`` -> a result with the attribute ``payload`` (None when it failed) and
+        ``reason``.
+    payload : str
+        The attribute of the decoder's result that holds what was decoded ("image", "labels", "tensors").
+
+    Returns
+    -------
+    payloads : list
+        Per image the decoded payload, or None where the image was lost.
+    lost : Counter
+        Lost images by reason: ``"crc"`` or the decoder's (see :func:`~lssc_sim.systems.image_scoring.loss_counters`).
+    """
+    payloads, lost = [], Counter()
+    for stream, ok in zip(received, crc_ok, strict=True):
+        if strict and lost_by_crc(stream, ok):
+            lost["crc"] += 1
+            payloads.append(None)
+            continue
+        out = decode(stream, not strict)
+        value = getattr(out, payload)
+        if value is None:
+            lost[out.reason] += 1
+        payloads.append(value)
+    return payloads, lost
+
+
 class StreamLink:
     """Byte streams (one per image) through the Point's link.
 
@@ -141,6 +179,15 @@ class StreamLink:
         self.fec, self.demapping = fec, demapping
         self._links: dict[tuple[str | None, str], Any] = {}
         self._coded: dict[tuple[str, str | None], tuple[list[np.ndarray], list[np.ndarray], int]] = {}
+
+    def deliver(
+        self, ctx: PointContext, streams_key: str, streams: list[bytes], early_stop: bool, seconds: Counter
+    ) -> tuple[list[bytes | None], list[Any], Counters]:
+        """:meth:`send`, or over a noiseless channel (``ideal``) the streams as sent: no code, no modulation, no
+        CRC (``crc_ok`` None per image) and no link counters."""
+        if ctx.channel.noiseless:
+            return list(streams), [None] * len(streams), {}
+        return self.send(ctx, streams_key, streams, early_stop, seconds)
 
     def send(
         self, ctx: PointContext, streams_key: str, streams: list[bytes], early_stop: bool, seconds: Counter
